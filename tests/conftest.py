@@ -1,0 +1,35 @@
+"""Test-wide setup: a private, offline Hugging Face cache and a small thread count."""
+
+import os
+import tempfile
+
+# Before transformers or huggingface_hub are imported anywhere: never touch the user's cache and
+# never reach the network.
+_HF_HOME = tempfile.mkdtemp(prefix="tracknet-test-hf-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_CACHE"] = os.path.join(_HF_HOME, "hub")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def spec_model_in_cache(tmp_path_factory):
+    """A tiny random DINOv3 (width 384, 1 layer) cached under the spec's model id."""
+    from tests.helpers import SPEC_MODEL_ID, install_in_hf_cache, tiny_vit
+
+    src = tiny_vit(tmp_path_factory.mktemp("vit"), hidden=384, layers=1, heads=6)
+    install_in_hf_cache(src, SPEC_MODEL_ID)
+    return SPEC_MODEL_ID
+
+
+@pytest.fixture(scope="session")
+def tiny_dinov3(tmp_path_factory):
+    """A tiny random DINOv3 (width 32, 1 layer, 4 registers) in a local folder."""
+    from tests.helpers import tiny_vit
+
+    return str(tiny_vit(tmp_path_factory.mktemp("vit"), hidden=32, layers=1, heads=2))

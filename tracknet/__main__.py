@@ -1,0 +1,5 @@
+import sys
+
+from tracknet.cli import main
+
+sys.exit(main())

@@ -1,0 +1,334 @@
+"""The typed configuration tree of tracknet.
+
+One dataclass per section, mirroring the package: ``model``, ``data``, ``train``, ``eval``,
+``predict`` and ``run``. A configuration is built from three layers, later ones winning:
+
+1. the dataclass defaults below,
+2. a YAML file (``configs/*.yaml`` or a run folder's ``config.yaml``),
+3. dotted command-line overrides such as ``model.heatmap.size=[256,144]``.
+
+Conventions: sizes are written ``[W, H]`` (width first) in the configuration and ``(H, W)`` in
+tensors; :func:`wh_to_hw` is the one place that converts. Unknown keys and values of the wrong type
+raise :class:`ConfigError` naming the full dotted key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from tracknet.errors import UserError
+
+DEFAULT_MODEL_ID = "facebook/dinov3-vits16-pretrain-lvd1689m"
+
+
+class ConfigError(UserError, ValueError):
+    """A configuration that cannot be used: unknown key, wrong type or invalid value."""
+
+
+# --------------------------------------------------------------------------- model
+@dataclass
+class BackboneConfig:
+    freeze: bool = False
+    device_map: str | None = "auto"
+    local_files_only: bool = True
+    patch_size: int = 16
+
+
+@dataclass
+class DecoderConfig:
+    channels: list[int] = field(default_factory=lambda: [384, 256, 128, 64])
+    upsample: list[int] = field(default_factory=lambda: [2, 2, 2])
+    blocks_per_stage: int = 1
+    norm: str = "gn"
+    activation: str = "gelu"
+    use_depthwise: bool = True
+    use_se: bool = False
+    se_reduction: int = 8
+    dropout: float = 0.0
+
+
+@dataclass
+class HeatmapConfig:
+    size: list[int] = field(default_factory=lambda: [256, 144])  # [W, H]
+    sigma: float = 2.5  # in heatmap pixels
+
+
+@dataclass
+class TemporalConfig:
+    """How the T patch grids of a window are mixed (used when ``model.frames > 1``)."""
+
+    fusion: str = "attention"  # attention | concat | none
+    layers: int = 1
+    heads: int = 4
+
+
+@dataclass
+class DetailConfig:
+    """A light convolutional path on the raw frames (frame differences, sub-patch detail)."""
+
+    enabled: bool = False
+    channels: int = 32
+    scale: int = 2  # works at 1/scale of the input resolution
+    use_diff: bool = True
+    background: bool = False  # median background frame as extra input
+
+
+@dataclass
+class ModelConfig:
+    type: str = "vit"  # vit | unet (the TrackNetV2-style baseline)
+    pretrained_model_name: str = DEFAULT_MODEL_ID
+    input_size: list[int] = field(default_factory=lambda: [1280, 720])  # [W, H]
+    frames: int = 1
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    heatmap: HeatmapConfig = field(default_factory=HeatmapConfig)
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    detail: DetailConfig = field(default_factory=DetailConfig)
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class SplitConfig:
+    """Clip paths or globs relative to ``data.root``; empty lists fall back to ``ratios``."""
+
+    train: list[str] = field(default_factory=list)
+    val: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
+    ratios: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    seed: int = 0
+
+
+@dataclass
+class AugmentConfig:
+    enabled: bool = True
+    hflip: float = 0.5  # probability
+    scale: list[float] = field(default_factory=lambda: [0.85, 1.15])
+    translate: float = 0.08  # fraction of the frame size
+    color_jitter: float = 0.2  # brightness / contrast / saturation strength
+    blur: float = 0.1  # probability of a light Gaussian blur
+
+
+@dataclass
+class DataConfig:
+    root: str = ""
+    format: str | None = None  # tennis | shuttlecock | generic; detected when None
+    split: SplitConfig = field(default_factory=SplitConfig)
+    frames_per_clip: int | None = None  # defaults to model.frames
+    stride: int = 1
+    resize: str = "stretch"  # stretch | letterbox
+    visible_codes: list[int] = field(default_factory=lambda: [1, 2])
+    strict: bool = False
+    num_workers: int = 2
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+# --------------------------------------------------------------------------- train
+@dataclass
+class TrainConfig:
+    max_steps: int = 2000  # optimizer steps
+    batch_size: int = 8  # per process
+    grad_accum: int = 1
+    lr: float = 1e-3
+    backbone_lr_scale: float = 0.1
+    weight_decay: float = 0.05
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.01
+    grad_clip: float = 1.0
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 on GPUs, fp32 on CPU)
+    loss: str = "focal"  # focal | bce | wbce
+    pos_weight: float = 1.0  # for bce
+    focal_alpha: float = 2.0
+    focal_beta: float = 4.0
+    eval_every: int = 200
+    log_every: int = 10
+    save_every: int = 200
+    max_nonfinite: int = 10  # consecutive non-finite losses before the run stops
+    save_backbone: bool = False
+    seed: int = 0
+
+
+# --------------------------------------------------------------------------- eval / predict
+@dataclass
+class EvalConfig:
+    tolerance_px: float = 4.0
+    tolerance_space: str = "original"  # original (WASB, d < tol) | input (TrackNetV2/V3, d <= tol)
+    threshold: float = 0.5
+    split: str = "test"
+
+
+@dataclass
+class PredictConfig:
+    batch_size: int = 8
+    device: str = "auto"
+    half: bool = False
+    track: bool = True
+    gate_px: float = 300.0  # reject a detection this far (original pixels) from the predicted one
+    smooth: bool = False
+    max_gap: int = 5  # frames filled by interpolation when smoothing
+    trail: int = 10  # frames of fading trail in the overlay
+    top_k: int = 5  # candidate blobs handed to the tracker
+
+
+@dataclass
+class RunConfig:
+    dir: str = "runs/default"
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+_CHOICES = {
+    "model.type": ("vit",),
+    "model.decoder.norm": ("gn", "bn"),
+    "model.decoder.activation": ("gelu", "relu", "silu"),
+    "model.temporal.fusion": ("attention", "concat", "none"),
+    "data.format": (None, "tennis", "shuttlecock", "generic"),
+    "data.resize": ("stretch", "letterbox"),
+    "train.precision": ("auto", "fp32", "bf16", "fp16"),
+    "train.loss": ("focal", "bce", "wbce"),
+    "eval.tolerance_space": ("original", "input"),
+}
+
+
+# --------------------------------------------------------------------------- helpers
+def wh_to_hw(size_wh: Sequence[int]) -> tuple[int, int]:
+    """Convert a configuration size ``[W, H]`` to a tensor size ``(H, W)``.
+
+    This is the only place where the two orders meet.
+    """
+    if len(size_wh) != 2:
+        raise ConfigError(f"a size must be [W, H], got {list(size_wh)}")
+    w, h = (int(v) for v in size_wh)
+    return h, w
+
+
+def _explain(exc: OmegaConfBaseException) -> str:
+    key = getattr(exc, "full_key", None) or "?"
+    msg = str(exc).split("\n")[0]
+    return f"config key '{key}': {msg}"
+
+
+def _validate(cfg: Config) -> None:
+    flat = {
+        "model.type": cfg.model.type,
+        "model.decoder.norm": cfg.model.decoder.norm,
+        "model.decoder.activation": cfg.model.decoder.activation,
+        "model.temporal.fusion": cfg.model.temporal.fusion,
+        "data.format": cfg.data.format,
+        "data.resize": cfg.data.resize,
+        "train.precision": cfg.train.precision,
+        "train.loss": cfg.train.loss,
+        "eval.tolerance_space": cfg.eval.tolerance_space,
+    }
+    for key, value in flat.items():
+        if value not in _CHOICES[key]:
+            choices = ", ".join(str(c) for c in _CHOICES[key] if c is not None)
+            raise ConfigError(f"config key '{key}': {value!r} is not one of: {choices}")
+    for key, size in (
+        ("model.input_size", cfg.model.input_size),
+        ("model.heatmap.size", cfg.model.heatmap.size),
+    ):
+        if len(size) != 2 or min(size) <= 0:
+            raise ConfigError(f"config key '{key}': expected [W, H] of positive ints, got {size}")
+    if cfg.model.frames < 1:
+        raise ConfigError(f"config key 'model.frames': must be >= 1, got {cfg.model.frames}")
+    dec = cfg.model.decoder
+    if len(dec.channels) != len(dec.upsample) + 1:
+        raise ConfigError(
+            "config key 'model.decoder.channels': needs len(upsample) + 1 entries "
+            f"(got {len(dec.channels)} channels for {len(dec.upsample)} upsample stages)"
+        )
+
+
+def _load_yaml(path: Path) -> DictConfig:
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        loaded = OmegaConf.load(path)
+    except Exception as exc:  # yaml.YAMLError and friends
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(loaded, DictConfig):
+        raise ConfigError(f"config file {path} must hold a mapping at its top level")
+    return loaded
+
+
+def load_config(
+    path: str | Path | None = None, overrides: Iterable[str] = (), base: Config | None = None
+) -> Config:
+    """Build the typed configuration.
+
+    Args:
+        path: a YAML file (or a run folder holding ``config.yaml``); ``None`` for the defaults.
+        overrides: dotted ``key=value`` strings, e.g. ``["train.max_steps=10"]``.
+        base: start from this configuration instead of the defaults.
+
+    Returns:
+        The merged, validated :class:`Config`.
+
+    Raises:
+        ConfigError: unknown key, wrong type or invalid value; the message names the key.
+    """
+    schema = OmegaConf.structured(base if base is not None else Config())
+    layers: list[Any] = [schema]
+    if path is not None:
+        p = Path(path)
+        if p.is_dir():
+            p = p / "config.yaml"
+        layers.append(_load_yaml(p))
+    overrides = list(overrides)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key=value")
+    try:
+        if overrides:
+            layers.append(OmegaConf.from_dotlist(overrides))
+        merged = OmegaConf.merge(*layers)
+        cfg = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(_explain(exc)) from exc
+    assert isinstance(cfg, Config)
+    _validate(cfg)
+    return cfg
+
+
+def to_yaml(cfg: Config) -> str:
+    """The configuration as YAML text (what every run writes as ``config.yaml``)."""
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+def to_dict(cfg: Config) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    """Rebuild a :class:`Config` from :func:`to_dict` output (validated like a file)."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config()), OmegaConf.create(data))
+        cfg = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(_explain(exc)) from exc
+    _validate(cfg)
+    return cfg
+
+
+def save_config(cfg: Config, directory: str | Path) -> Path:
+    """Write ``config.yaml`` (resolved) into ``directory`` and return its path."""
+    from tracknet.utils import atomic_write_text
+
+    out = Path(directory) / "config.yaml"
+    atomic_write_text(out, to_yaml(cfg))
+    return out

@@ -1,0 +1,136 @@
+"""Parts that look beyond one frame: temporal fusion of patch grids and the detail path.
+
+Shapes: ``B`` windows of ``T`` frames; patch grids ``[B, T, Hp, Wp, C]``; images ``[B, T, 3, H, W]``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tracknet.models.blocks import ResidualDepthwiseBlock, make_activation, make_norm
+
+
+class TemporalAttention(nn.Module):
+    """Self-attention over the T frames at each patch position (weights shared across patches)."""
+
+    def __init__(self, channels: int, frames: int, layers: int = 1, heads: int = 4):
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"temporal heads={heads} must divide the backbone width {channels}")
+        self.time_embed = nn.Parameter(torch.zeros(frames, channels))
+        layer = nn.TransformerEncoderLayer(
+            channels, heads, dim_feedforward=2 * channels, dropout=0.0, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+    def forward(self, grids: torch.Tensor) -> torch.Tensor:
+        b, t, hp, wp, c = grids.shape
+        seq = grids.permute(0, 2, 3, 1, 4).reshape(b * hp * wp, t, c)  # -> [B*Hp*Wp, T, C]
+        seq = self.encoder(seq + self.time_embed[:t])
+        return seq.reshape(b, hp, wp, t, c).permute(0, 3, 1, 2, 4)  # -> [B, T, Hp, Wp, C]
+
+
+class TemporalConcat(nn.Module):
+    """Each frame's tokens plus a projection of all T frames' tokens concatenated."""
+
+    def __init__(self, channels: int, frames: int):
+        super().__init__()
+        self.frames = frames
+        self.proj = nn.Linear(frames * channels, channels)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, grids: torch.Tensor) -> torch.Tensor:
+        b, t, hp, wp, c = grids.shape
+        stacked = grids.permute(0, 2, 3, 1, 4).reshape(b, hp, wp, t * c)  # [B, Hp, Wp, T*C]
+        return grids + self.proj(stacked).unsqueeze(1)  # broadcast over T
+
+
+def build_temporal_fusion(kind: str, channels: int, frames: int, layers: int, heads: int):
+    if frames == 1 or kind == "none":
+        return None
+    if kind == "attention":
+        return TemporalAttention(channels, frames, layers, heads)
+    if kind == "concat":
+        return TemporalConcat(channels, frames)
+    raise ValueError(f"temporal fusion must be attention, concat or none; got {kind!r}")
+
+
+def detail_inputs(
+    frames: torch.Tensor, use_diff: bool, background: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Per-frame input of the detail path: the frame, its differences and the background.
+
+    Args:
+        frames: ``[B, T, 3, H, W]`` normalised frames.
+        use_diff: add ``frame[t] - frame[t-1]`` and ``frame[t+1] - frame[t]`` (zero at the ends).
+        background: ``[B, 3, H, W]`` background frame, or ``None``.
+
+    Returns:
+        ``[B, T, K, H, W]`` with ``K = 3 (+6 with diffs) (+6 with a background)``.
+    """
+    parts = [frames]
+    if use_diff:
+        prev = torch.cat([frames[:, :1], frames[:, :-1]], dim=1)  # frame t-1, clamped at t=0
+        nxt = torch.cat([frames[:, 1:], frames[:, -1:]], dim=1)  # frame t+1, clamped at t=T-1
+        parts += [frames - prev, nxt - frames]
+    if background is not None:
+        bg = background.unsqueeze(1).expand_as(frames)
+        parts += [bg, frames - bg]
+    return torch.cat(parts, dim=2)
+
+
+class DetailPath(nn.Module):
+    """A light convolutional encoder on raw frames at ``1/scale`` resolution.
+
+    It sees what 16 px patches blur away: the ball's exact position and its motion between frames.
+    Its output is fused into the decoder's last, highest-resolution stage.
+    """
+
+    def __init__(
+        self,
+        channels: int = 32,
+        scale: int = 2,
+        use_diff: bool = True,
+        background: bool = False,
+        norm: str = "gn",
+        activation: str = "gelu",
+    ):
+        super().__init__()
+        if scale not in (1, 2, 4):
+            raise ValueError(f"model.detail.scale must be 1, 2 or 4; got {scale}")
+        self.use_diff, self.background = use_diff, background
+        in_ch = 3 + (6 if use_diff else 0) + (6 if background else 0)
+        hidden = max(8, channels // 2)
+        layers: list[nn.Module] = []
+        c = in_ch
+        strides = {1: [1], 2: [2], 4: [2, 2]}[scale]
+        for i, stride in enumerate(strides):
+            out = hidden if i < len(strides) - 1 else channels
+            layers += [nn.Conv2d(c, out, 3, stride=stride, padding=1, bias=False)]
+            layers += [make_norm(norm, out), make_activation(activation)]
+            c = out
+        if len(strides) == 1:  # one more plain conv so the path has a receptive field > 3 px
+            layers = [
+                nn.Conv2d(in_ch, hidden, 3, stride=strides[0], padding=1, bias=False),
+                make_norm(norm, hidden),
+                make_activation(activation),
+                nn.Conv2d(hidden, channels, 3, padding=1, bias=False),
+                make_norm(norm, channels),
+                make_activation(activation),
+            ]
+        layers += [ResidualDepthwiseBlock(channels, norm, activation) for _ in range(2)]
+        self.net = nn.Sequential(*layers)
+        self.out_channels = channels
+
+    def forward(
+        self, frames: torch.Tensor, background: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``[B, T, 3, H, W]`` -> ``[B*T, Cd, H/scale, W/scale]``."""
+        if self.background and background is None:
+            background = frames.median(dim=1).values  # the window's median as a stand-in
+        x = detail_inputs(frames, self.use_diff, background if self.background else None)
+        b, t = x.shape[:2]
+        return self.net(x.flatten(0, 1))  # [B*T, K, H, W] -> [B*T, Cd, H/s, W/s]
