@@ -28,7 +28,9 @@ def install_in_hf_cache(src: Path, model_id: str) -> Path:
     return snapshot
 
 
-def tiny_vit(tmp: Path, kind: str = "dinov3", hidden: int = 32, layers: int = 1, patch: int = 16, **kw):
+def tiny_vit(
+    tmp: Path, kind: str = "dinov3", hidden: int = 32, layers: int = 1, patch: int = 16, **kw
+):
     """A tiny random ViT saved to a local folder; returns the folder (usable as a model name)."""
     heads = kw.pop("heads", 2)
     return save_random_vit(

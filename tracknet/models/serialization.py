@@ -50,7 +50,9 @@ def backbone_fingerprint(model: torch.nn.Module) -> str | None:
     return fingerprint_state(backbone.model.state_dict())
 
 
-def save_model(model: torch.nn.Module, directory: str | Path, save_backbone: bool | None = None) -> Path:
+def save_model(
+    model: torch.nn.Module, directory: str | Path, save_backbone: bool | None = None
+) -> Path:
     """Save ``model`` (built by :func:`tracknet.models.build_model`) into ``directory``.
 
     Args:
@@ -145,7 +147,9 @@ def load_model(directory: str | Path, device_map: str | None = None) -> torch.nn
         model.image_std.copy_(torch.tensor(meta["image_std"]).view(1, 3, 1, 1))
     state = load_file(str(directory / WEIGHTS))
     missing, unexpected = model.load_state_dict(state, strict=False)
-    allowed_missing = [] if meta["includes_backbone"] else [k for k in missing if k.startswith("backbone.")]
+    allowed_missing = (
+        [] if meta["includes_backbone"] else [k for k in missing if k.startswith("backbone.")]
+    )
     bad_missing = sorted(set(missing) - set(allowed_missing))
     if bad_missing or unexpected:
         raise CheckpointError(

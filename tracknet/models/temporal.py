@@ -6,7 +6,6 @@ Shapes: ``B`` windows of ``T`` frames; patch grids ``[B, T, Hp, Wp, C]``; images
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from tracknet.models.blocks import ResidualDepthwiseBlock, make_activation, make_norm
@@ -21,7 +20,12 @@ class TemporalAttention(nn.Module):
             raise ValueError(f"temporal heads={heads} must divide the backbone width {channels}")
         self.time_embed = nn.Parameter(torch.zeros(frames, channels))
         layer = nn.TransformerEncoderLayer(
-            channels, heads, dim_feedforward=2 * channels, dropout=0.0, batch_first=True, norm_first=True
+            channels,
+            heads,
+            dim_feedforward=2 * channels,
+            dropout=0.0,
+            batch_first=True,
+            norm_first=True,
         )
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
@@ -126,11 +130,20 @@ class DetailPath(nn.Module):
         self.out_channels = channels
 
     def forward(
-        self, frames: torch.Tensor, background: torch.Tensor | None = None
+        self,
+        frames: torch.Tensor,
+        background: torch.Tensor | None = None,
+        select: int | None = None,
     ) -> torch.Tensor:
-        """``[B, T, 3, H, W]`` -> ``[B*T, Cd, H/scale, W/scale]``."""
+        """``[B, T, 3, H, W]`` -> ``[B*T, Cd, H/scale, W/scale]`` (``[B, ...]`` with ``select``).
+
+        Args:
+            select: compute only frame ``select`` of each window (its differences still use the
+                neighbours): what streaming inference needs.
+        """
         if self.background and background is None:
             background = frames.median(dim=1).values  # the window's median as a stand-in
         x = detail_inputs(frames, self.use_diff, background if self.background else None)
-        b, t = x.shape[:2]
+        if select is not None:
+            return self.net(x[:, select])  # [B, K, H, W] -> [B, Cd, H/s, W/s]
         return self.net(x.flatten(0, 1))  # [B*T, K, H, W] -> [B*T, Cd, H/s, W/s]

@@ -14,6 +14,7 @@ goes through the backbone once however many windows it belongs to.
 from __future__ import annotations
 
 from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -63,6 +64,7 @@ class TrackNet(nn.Module):
         tokens: torch.Tensor,
         frames: torch.Tensor | None = None,
         background: torch.Tensor | None = None,
+        select: int | None = None,
     ) -> torch.Tensor:
         """Heatmap logits of windows from their cached tokens.
 
@@ -70,23 +72,27 @@ class TrackNet(nn.Module):
             tokens: ``[B, T, Hp, Wp, C]`` backbone tokens of each frame of the windows.
             frames: ``[B, T, 3, H, W]`` the frames in [0, 1] (needed only by the detail path).
             background: ``[B, 3, H, W]`` in [0, 1], optional input of the detail path.
+            select: decode only frame ``select`` of each window (it still sees all T frames
+                through the temporal fusion and the detail path's differences).
 
         Returns:
-            ``[B, T, Hh, Wh]`` logits.
+            ``[B, T, Hh, Wh]`` logits, or ``[B, 1, Hh, Wh]`` with ``select``.
         """
         b, t = tokens.shape[:2]
         if self.temporal is not None:
             tokens = self.temporal(tokens)
+        if select is not None:
+            tokens = tokens[:, select : select + 1]  # [B, 1, Hp, Wp, C]
         detail = None
         if self.detail is not None:
             if frames is None:
                 raise ValueError("this model has a detail path: decode_window needs frames=")
             norm = self.normalize(frames.flatten(0, 1)).unflatten(0, (b, t))
             bg = self.normalize(background) if background is not None else None
-            detail = self.detail(norm, bg)  # [B*T, Cd, H/s, W/s]
-        features = self.decoder(tokens.flatten(0, 1), detail)  # [B*T, Cn, Hh, Wh]
-        logits = self.head(features)  # [B*T, 1, Hh, Wh]
-        return logits.reshape(b, t, *logits.shape[-2:])
+            detail = self.detail(norm, bg, select)  # [B*T' , Cd, H/s, W/s]
+        features = self.decoder(tokens.flatten(0, 1), detail)  # [B*T', Cn, Hh, Wh]
+        logits = self.head(features)  # [B*T', 1, Hh, Wh]
+        return logits.reshape(b, -1, *logits.shape[-2:])
 
     # ------------------------------------------------------------------ forward
     def forward(self, frames: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:
@@ -144,7 +150,7 @@ def build_model(cfg: Config | ModelConfig, backbone_module: nn.Module | None = N
     if in_h % p or in_w % p:
         raise ValueError(
             f"model.input_size={list(m.input_size)} ([W, H]) is not a multiple of the patch "
-            f"size {p}; use e.g. [{round(in_w / p) * p}, {round(in_h / p) * p}]"
+            f"size {p}; use e.g. [{-(-in_w // p) * p}, {-(-in_h // p) * p}]"
         )
     d = m.decoder
     if d.channels[0] != backbone.hidden_size:
@@ -155,7 +161,12 @@ def build_model(cfg: Config | ModelConfig, backbone_module: nn.Module | None = N
     detail = None
     if m.detail.enabled:
         detail = DetailPath(
-            m.detail.channels, m.detail.scale, m.detail.use_diff, m.detail.background, d.norm, d.activation
+            m.detail.channels,
+            m.detail.scale,
+            m.detail.use_diff,
+            m.detail.background,
+            d.norm,
+            d.activation,
         )
     decoder = UpsamplingDecoder(
         channels=d.channels,

@@ -31,12 +31,12 @@ def save_random_vit(
         kind: ``dinov3``, ``dinov2`` (no registers) or ``dinov2_registers``.
     """
     from transformers import (
-        DINOv3ViTConfig,
-        DINOv3ViTModel,
         Dinov2Config,
         Dinov2Model,
         Dinov2WithRegistersConfig,
         Dinov2WithRegistersModel,
+        DINOv3ViTConfig,
+        DINOv3ViTModel,
     )
 
     common = dict(
@@ -55,7 +55,9 @@ def save_random_vit(
     elif kind == "dinov2_registers":
         common.pop("intermediate_size")
         model = Dinov2WithRegistersModel(
-            Dinov2WithRegistersConfig(num_register_tokens=num_register_tokens, mlp_ratio=4, **common)
+            Dinov2WithRegistersConfig(
+                num_register_tokens=num_register_tokens, mlp_ratio=4, **common
+            )
         )
     else:
         raise ValueError(f"kind must be dinov3, dinov2 or dinov2_registers, got {kind!r}")

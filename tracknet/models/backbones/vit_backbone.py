@@ -156,7 +156,7 @@ class ViTBackbone(nn.Module):
             )
         h, w = x.shape[-2:]
         if h % p or w % p or h == 0 or w == 0:
-            valid_h, valid_w = max(p, round(h / p) * p), max(p, round(w / p) * p)
+            valid_h, valid_w = max(p, -(-h // p) * p), max(p, -(-w // p) * p)  # round up
             raise ValueError(
                 f"image size {h}x{w} (HxW) is not a multiple of the patch size {p}; "
                 f"resize to e.g. {valid_h}x{valid_w}"

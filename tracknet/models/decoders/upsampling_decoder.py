@@ -67,7 +67,9 @@ class UpsamplingDecoder(nn.Module):
         self.stages = nn.ModuleList()
         for c_in, c_out in zip(channels[:-1], channels[1:], strict=True):
             proj = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 1, bias=False), make_norm(norm, c_out), make_activation(activation)
+                nn.Conv2d(c_in, c_out, 1, bias=False),
+                make_norm(norm, c_out),
+                make_activation(activation),
             )
             blocks = [ResidualDepthwiseBlock(c_out, **block) for _ in range(blocks_per_stage)]
             self.stages.append(nn.ModuleDict({"proj": proj, "blocks": nn.Sequential(*blocks)}))
@@ -104,7 +106,9 @@ class UpsamplingDecoder(nn.Module):
             if detail is None:
                 raise ValueError("this decoder was built with detail_channels; pass detail=")
             if detail.shape[-2:] != x.shape[-2:]:
-                detail = F.interpolate(detail, size=x.shape[-2:], mode="bilinear", align_corners=False)
+                detail = F.interpolate(
+                    detail, size=x.shape[-2:], mode="bilinear", align_corners=False
+                )
             x = self.detail_fuse(torch.cat([x, detail], dim=1))
         if self.out_size is not None and tuple(x.shape[-2:]) != self.out_size:
             x = F.interpolate(x, size=self.out_size, mode="bilinear", align_corners=False)

@@ -1,0 +1,236 @@
+"""Streaming inference: frames in, one ball position per frame out, in constant memory.
+
+Frames are read by a background thread (decoding overlaps the model), resized by the codec,
+batched through the backbone ONCE per frame, and the cached tokens of ``T`` consecutive frames
+feed the temporal decoder. Each frame is decoded from the window centred on it (at the ends of the
+video the edge frame is repeated), so every frame sees its past and its future and the decoder
+runs once per frame. Only ``batch_size + T`` frames are held at any time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from tracknet.config import PredictConfig
+
+
+@dataclass
+class FramePrediction:
+    """The raw (untracked) detection of one frame, in original-frame pixels."""
+
+    index: int
+    ok: bool  # False: the frame could not be decoded
+    visible: bool
+    x: float
+    y: float
+    score: float
+    candidates_xy: np.ndarray = field(repr=False)  # [K, 2]
+    candidates_score: np.ndarray = field(repr=False)  # [K]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _threaded(iterable: Iterable, depth: int) -> Iterator:
+    """Iterate ``iterable`` in a background thread through a bounded queue."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    error: list[BaseException] = []
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer
+            error.append(exc)
+        finally:
+            with contextlib.suppress(queue.Full):
+                q.put(done, timeout=1.0)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                break
+            yield item
+        if error:
+            raise error[0]
+    finally:
+        stop.set()
+
+
+class Predictor:
+    """Runs a trained model over a stream of frames.
+
+    Args:
+        model: a :class:`tracknet.models.TrackNet` (or any model with ``frames``, ``encode`` and
+            ``decode_window``; a plain single-frame model is called directly).
+        codec: the :class:`tracknet.data.codec.HeatmapCodec` the model was trained with.
+        cfg: batch size, device and precision settings.
+    """
+
+    def __init__(self, model, codec, cfg: PredictConfig | None = None):
+        self.cfg = cfg or PredictConfig()
+        self.device = resolve_device(self.cfg.device)
+        self.model = model.to(self.device).eval()
+        self.codec = codec
+        self.frames = int(getattr(model, "frames", 1))
+        self.batch_size = max(1, self.cfg.batch_size)
+        self.autocast = self._autocast_dtype()
+
+    def _autocast_dtype(self) -> torch.dtype | None:
+        if not self.cfg.half:
+            return None
+        if self.device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16
+
+    def _amp(self):
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast)
+
+    # ------------------------------------------------------------------ batches
+    def _prepare(self, frames: list[np.ndarray]) -> torch.Tensor:
+        """RGB uint8 frames -> ``[N, 3, Hin, Win]`` in [0, 1] on the device."""
+        batch = torch.from_numpy(np.stack(frames))  # [N, H, W, 3]
+        if self.device.type == "cuda":
+            batch = batch.pin_memory().to(self.device, non_blocking=True)
+        return self.codec.resize_frames_torch(batch)
+
+    @torch.inference_mode()
+    def _decode_centres(self, tokens: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """Windows ``[B, T, ...]`` -> logits of their centre frames ``[B, Hh, Wh]``."""
+        with self._amp():
+            logits = self.model.decode_window(tokens, images, select=self.frames // 2)
+        return logits[:, 0].float()
+
+    # ------------------------------------------------------------------ stream
+    @torch.inference_mode()
+    def run(
+        self,
+        frames: Iterable[tuple[int, np.ndarray | None]],
+        frame_size: tuple[int, int],
+        on_frame: Callable[[int], None] | None = None,
+    ) -> Iterator[FramePrediction]:
+        """Predict every frame of a stream.
+
+        Args:
+            frames: ``(index, rgb uint8 [H, W, 3] or None)`` in order; ``None`` marks a frame
+                that could not be decoded (it gets a not-visible prediction with ``ok=False``).
+            frame_size: ``(W, H)`` of the original frames.
+            on_frame: called with the number of frames read so far (for progress bars).
+
+        Yields:
+            One :class:`FramePrediction` per input frame, in order.
+        """
+        t, centre = self.frames, self.frames // 2
+        # Buffers of the frames whose window is not complete yet: index, ok, image, tokens.
+        idx_buf: deque[int] = deque()
+        ok_buf: deque[bool] = deque()
+        img_buf: deque[torch.Tensor] = deque()
+        tok_buf: deque[torch.Tensor] = deque()
+        pending: list[tuple[int, np.ndarray | None]] = []
+        last_good: np.ndarray | None = None
+        emitted = 0  # position (in the stream) of the next frame to predict
+        read = 0
+
+        def flush_reads():
+            nonlocal last_good
+            arrays = []
+            for _, img in pending:
+                if img is not None:
+                    last_good = img
+                arrays.append(img if img is not None else last_good)
+            if any(a is None for a in arrays):  # undecodable frames before any good one
+                shape = next((a.shape for a in arrays if a is not None), None)
+                if shape is None:
+                    shape = (frame_size[1], frame_size[0], 3)
+                arrays = [a if a is not None else np.zeros(shape, np.uint8) for a in arrays]
+            images = self._prepare(arrays)
+            with self._amp():
+                tokens = self.model.encode(images)  # [n, Hp, Wp, C], once per frame
+            for (i, img), im, tok in zip(pending, images, tokens, strict=True):
+                idx_buf.append(i)
+                ok_buf.append(img is not None)
+                img_buf.append(im)
+                tok_buf.append(tok)
+            pending.clear()
+
+        def ready_windows(final: bool) -> list[list[int]]:
+            """Buffer positions of the windows that can be decoded now."""
+            base = read - len(idx_buf)  # stream position of idx_buf[0]
+            out = []
+            position = emitted
+            while position < read:
+                lo, hi = position - centre, position - centre + t - 1
+                if hi >= read and not final:
+                    break
+                out.append([min(max(p, 0), read - 1) - base for p in range(lo, hi + 1)])
+                position += 1
+            return out
+
+        def decode(windows: list[list[int]]) -> Iterator[FramePrediction]:
+            nonlocal emitted
+            for start in range(0, len(windows), self.batch_size):
+                chunk = windows[start : start + self.batch_size]
+                tokens = torch.stack([torch.stack([tok_buf[p] for p in w]) for w in chunk])
+                images = torch.stack([torch.stack([img_buf[p] for p in w]) for w in chunk])
+                logits = self._decode_centres(tokens, images)  # [b, Hh, Wh]
+                det = self.codec.decode(logits, frame_size=frame_size, top_k=self.cfg.top_k)
+                det = det.numpy()
+                for j, w in enumerate(chunk):
+                    p = w[centre]
+                    ok = ok_buf[p]
+                    yield FramePrediction(
+                        index=idx_buf[p],
+                        ok=ok,
+                        visible=bool(det.visible[j]) and ok,
+                        x=float(det.xy[j, 0]),
+                        y=float(det.xy[j, 1]),
+                        score=float(det.score[j]),
+                        candidates_xy=det.candidates_xy[j] if ok else det.candidates_xy[j] * 0,
+                        candidates_score=det.candidates_score[j]
+                        if ok
+                        else det.candidates_score[j] * 0,
+                    )
+                    emitted += 1
+            # forget frames no window will need again
+            base = read - len(idx_buf)
+            while idx_buf and base < emitted - centre:
+                for buf in (idx_buf, ok_buf, img_buf, tok_buf):
+                    buf.popleft()
+                base += 1
+
+        for index, image in frames:
+            pending.append((index, image))
+            read += 1
+            if on_frame is not None:
+                on_frame(read)
+            if len(pending) >= self.batch_size:
+                flush_reads()
+                yield from decode(ready_windows(final=False))
+        if pending:
+            flush_reads()
+        yield from decode(ready_windows(final=True))

@@ -1,0 +1,73 @@
+"""Validation during training: decode windows, classify frames, pool the counts over all ranks.
+
+Windows are taken back to back (stride = window length), so each labelled frame of the split is
+scored once (frames in an incomplete last window of a clip are not). The predictions are the
+codec's raw decode, without the tracker: this scores the model itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from tracknet.config import Config
+from tracknet.eval.metrics import Outcome, classify_frames, scores_from_counts
+from tracknet.train.losses import heatmap_loss
+
+COUNT_KEYS = ("tp", "tn", "fp1", "fp2", "fn")
+
+
+@torch.no_grad()
+def validate_windows(accelerator, model, windows, codec, cfg: Config) -> dict[str, Any]:
+    """Score ``model`` on every window of ``windows``; identical result on every rank."""
+    rank, world = accelerator.process_index, accelerator.num_processes
+    mine = Subset(windows, list(range(rank, len(windows), world)))
+    loader = DataLoader(mine, batch_size=cfg.train.batch_size, num_workers=0)
+    was_training = model.training
+    model.eval()
+    counts = torch.zeros(len(COUNT_KEYS) + 3, dtype=torch.float64, device=accelerator.device)
+    for batch in loader:
+        frames = batch["frames"].to(accelerator.device)
+        with accelerator.autocast():
+            logits = model(frames).float()  # [B, T, Hh, Wh]
+        loss = heatmap_loss(
+            logits,
+            batch["heatmaps"].to(logits.device),
+            kind=cfg.train.loss,
+            pos_weight=cfg.train.pos_weight,
+            alpha=cfg.train.focal_alpha,
+            beta=cfg.train.focal_beta,
+        )
+        frame_size = batch["frame_size"].to(logits.device)  # [B, 2] (W, H)
+        det = codec.decode(logits, frame_size=frame_size[:, None, :].expand(*logits.shape[:2], 2))
+        pv = det.visible.flatten().cpu().numpy()
+        pxy = det.xy.reshape(-1, 2).cpu().numpy()
+        gv = batch["visible"].flatten().numpy()
+        gxy = batch["xy"].reshape(-1, 2).numpy()
+        sizes = np.repeat(batch["frame_size"].numpy(), logits.shape[1], axis=0)
+        outcomes = classify_frames(
+            pv,
+            pxy,
+            gv,
+            gxy,
+            tolerance_px=cfg.eval.tolerance_px,
+            tolerance_space=cfg.eval.tolerance_space,
+            frame_size=sizes,
+            input_size=tuple(cfg.model.input_size),
+        )
+        tp = outcomes == Outcome.TP
+        for i, key in enumerate(COUNT_KEYS):
+            counts[i] += float((outcomes == getattr(Outcome, key.upper())).sum())
+        counts[5] += float((np.linalg.norm(pxy[tp] - gxy[tp], axis=1) ** 2).sum())
+        counts[6] += float(loss) * frames.shape[0]
+        counts[7] += frames.shape[0]
+    if world > 1:
+        counts = accelerator.reduce(counts, reduction="sum")
+    model.train(was_training)
+    c = counts.cpu().numpy()
+    result = scores_from_counts(**{k: int(c[i]) for i, k in enumerate(COUNT_KEYS)}, sq_err_sum=c[5])
+    result["loss"] = float(c[6] / max(c[7], 1))
+    return result
