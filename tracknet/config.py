@@ -81,6 +81,13 @@ class DetailConfig:
 
 
 @dataclass
+class UNetConfig:
+    """The TrackNetV2-style baseline (``model.type=unet``)."""
+
+    base_channels: int = 64  # TrackNetV2's width; 16-32 for quick CPU comparisons
+
+
+@dataclass
 class ModelConfig:
     type: str = "vit"  # vit | unet (the TrackNetV2-style baseline)
     pretrained_model_name: str = DEFAULT_MODEL_ID
@@ -91,6 +98,7 @@ class ModelConfig:
     heatmap: HeatmapConfig = field(default_factory=HeatmapConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
     detail: DetailConfig = field(default_factory=DetailConfig)
+    unet: UNetConfig = field(default_factory=UNetConfig)
 
 
 # --------------------------------------------------------------------------- data
@@ -150,6 +158,8 @@ class TrainConfig:
     log_every: int = 10
     save_every: int = 200
     max_nonfinite: int = 10  # consecutive non-finite losses before the run stops
+    crop: list[int] = field(default_factory=list)  # [W, H] random training crops; [] = whole frames
+    crop_ball_prob: float = 0.8  # how often a crop is placed to contain the ball
     save_backbone: bool = False
     seed: int = 0
 
@@ -192,7 +202,7 @@ class Config:
 
 
 _CHOICES = {
-    "model.type": ("vit",),
+    "model.type": ("vit", "unet"),
     "model.decoder.norm": ("gn", "bn"),
     "model.decoder.activation": ("gelu", "relu", "silu"),
     "model.temporal.fusion": ("attention", "concat", "none"),
@@ -244,6 +254,8 @@ def _validate(cfg: Config) -> None:
     ):
         if len(size) != 2 or min(size) <= 0:
             raise ConfigError(f"config key '{key}': expected [W, H] of positive ints, got {size}")
+    if cfg.train.crop and (len(cfg.train.crop) != 2 or min(cfg.train.crop) <= 0):
+        raise ConfigError(f"config key 'train.crop': expected [W, H] or [], got {cfg.train.crop}")
     if cfg.model.frames < 1:
         raise ConfigError(f"config key 'model.frames': must be >= 1, got {cfg.model.frames}")
     dec = cfg.model.decoder

@@ -123,3 +123,20 @@ def test_frozen_checkpoint_checks_the_cached_backbone(tmp_path):
     tiny_vit(tmp_path / "a", seed=1)  # other weights at the same place
     with pytest.raises(CheckpointError, match="not the one this checkpoint was trained with"):
         TrackNet.from_pretrained(tmp_path / "run")
+
+
+def test_decoding_only_the_centre_frame_matches_the_full_window(tiny_dinov3):
+    cfg = small_cfg(
+        tiny_dinov3,
+        "model.frames=3",
+        "model.temporal.heads=2",
+        "model.detail.enabled=true",
+        "model.detail.channels=8",
+    )
+    model = build_model(cfg).eval()
+    x = torch.rand(2, 3, 3, 32, 64)
+    with torch.no_grad():
+        full = model(x)
+        tokens = model.encode(x.flatten(0, 1)).unflatten(0, (2, 3))
+        centre = model.decode_window(tokens, x, select=1)
+    torch.testing.assert_close(centre[:, 0], full[:, 1], rtol=1e-5, atol=1e-5)

@@ -71,13 +71,20 @@ class PredictResult:
 class FrameSource:
     """Frames of a video file or an image folder, with undecodable frames as ``None``."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        if not self.path.exists():
+    def __init__(self, path: str | Path | list[Path]):
+        """Args: path: a video file, an image folder, or a list of image files in order."""
+        if isinstance(path, list | tuple):
+            self.path = Path(path[0]).parent if path else Path(".")
+            listed: list[Path] | None = [Path(p) for p in path]
+        else:
+            self.path, listed = Path(path), None
+        if listed is None and not self.path.exists():
             raise DataError(f"{self.path}: no such video or image folder")
-        if self.path.is_dir():
-            self.images = sorted(
-                p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+        if listed is not None or self.path.is_dir():
+            self.images = (
+                listed
+                if listed is not None
+                else sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             )
             if not self.images:
                 raise DataError(

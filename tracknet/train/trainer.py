@@ -48,11 +48,17 @@ METRIC_FIELDS = [
 
 
 class KeyedWindows(Dataset):
-    """Maps sampler keys ``epoch * N + i`` to window ``i`` with an augmentation draw seeded by
-    ``(seed, epoch, i)``: reproducible across worker counts, ranks and resumes."""
+    """Maps sampler keys ``epoch * N + i`` to window ``i`` with a random draw seeded by
+    ``(seed, epoch, i)``: reproducible across worker counts, ranks and resumes.
 
-    def __init__(self, windows, seed: int):
+    With ``crop=(W, H)`` each window is cut to a random crop of that size (the same for all its
+    frames), placed over the ball with probability ``ball_prob``: training on crops is several
+    times cheaper, and the fully convolutional decoder and the ViT run on whole frames later.
+    """
+
+    def __init__(self, windows, seed: int, crop=None, ball_prob: float = 0.8, stride: int = 1):
         self.windows, self.seed = windows, seed
+        self.crop, self.ball_prob, self.stride = crop, ball_prob, stride
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -60,7 +66,41 @@ class KeyedWindows(Dataset):
     def __getitem__(self, key: int) -> dict[str, Any]:
         epoch, index = split_key(key, len(self.windows))
         rng = np.random.default_rng([self.seed, epoch, index])
-        return self.windows.get(index, rng)
+        item = self.windows.get(index, rng)
+        return crop_window(item, self.crop, rng, self.ball_prob, self.stride) if self.crop else item
+
+
+def crop_window(
+    item: dict[str, Any], crop, rng: np.random.Generator, ball_prob: float, stride: int
+) -> dict[str, Any]:
+    """Cut frames ``[T, 3, H, W]`` and heatmaps ``[T, Hh, Wh]`` to the same random crop.
+
+    ``stride`` is the input/heatmap ratio: crop offsets are multiples of it so the heatmap crop
+    is exact. Balls outside the crop become not visible for this sample.
+    """
+    cw, ch = crop
+    _, _, h, w = item["frames"].shape
+    if cw > w or ch > h:
+        return item
+    visible = item["visible"].numpy()
+    if visible.any() and rng.random() < ball_prob:
+        t = rng.choice(np.flatnonzero(visible))
+        bx, by = item["xy_input"][t].tolist()
+        x0 = int(np.clip(bx - rng.uniform(0.15, 0.85) * cw, 0, w - cw))
+        y0 = int(np.clip(by - rng.uniform(0.15, 0.85) * ch, 0, h - ch))
+    else:
+        x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    x0, y0 = x0 // stride * stride, y0 // stride * stride
+    out = dict(item)
+    out["frames"] = item["frames"][:, :, y0 : y0 + ch, x0 : x0 + cw]
+    hx, hy = x0 // stride, y0 // stride
+    out["heatmaps"] = item["heatmaps"][:, hy : hy + ch // stride, hx : hx + cw // stride]
+    xy = item["xy_input"]
+    inside = (
+        (xy[:, 0] >= x0) & (xy[:, 0] <= x0 + cw - 1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y0 + ch - 1)
+    )
+    out["visible"] = item["visible"] & inside
+    return out
 
 
 def _precision(cfg: Config, accelerator_device: str) -> str:
@@ -122,7 +162,13 @@ class Trainer:
         )
         workers = cfg.data.num_workers
         self.train_loader = DataLoader(
-            KeyedWindows(self.train_windows, cfg.train.seed),
+            KeyedWindows(
+                self.train_windows,
+                cfg.train.seed,
+                crop=cfg.train.crop or None,
+                ball_prob=cfg.train.crop_ball_prob,
+                stride=cfg.model.input_size[0] // cfg.model.heatmap.size[0],
+            ),
             batch_sampler=sampler,
             num_workers=workers,
             persistent_workers=workers > 0,

@@ -1,0 +1,341 @@
+"""Frame-level detection metrics of the ball-tracking papers, on plain numpy arrays.
+
+Every frame is one of five outcomes, comparing a prediction ``(visible, x, y)`` with the truth:
+
+- ``TP``: both visible and the distance is within the tolerance,
+- ``FP1``: both visible but the distance is beyond the tolerance,
+- ``FP2``: predicted visible, truth not visible,
+- ``FN``: predicted not visible, truth visible,
+- ``TN``: both not visible.
+
+From the counts: ``accuracy = (TP+TN)/all``, ``precision = TP/(TP+FP1+FP2)``,
+``recall = TP/(TP+FN)`` (FP1 does *not* count against recall, as in the papers) and
+``F1 = 2PR/(P+R)``. A ratio whose denominator is 0 is defined as 0 (so a run with no visible
+prediction has precision 0, and F1 is 0 when P+R = 0). ``rmse`` is the root mean squared distance
+over TP pairs in ORIGINAL-frame pixels; it is ``None`` when there is no TP.
+
+Two tolerance conventions coexist and their numbers are not comparable:
+
+- ``tolerance_space="original"`` (WASB): distance in original-frame pixels, TP iff ``d < tol``.
+- ``tolerance_space="input"`` (TrackNetV2/V3/V4): both points are first mapped to the model-input
+  grid, TP iff ``d <= tol``. The default map is a plain per-axis scale (a stretch resize),
+  ``x * W_in / W_frame`` and ``y * H_in / H_frame``; pass ``to_input(xy, frame_size)`` to use
+  another one (e.g. the codec's letterbox map).
+
+Coordinates are pixels of the original frame; sizes are ``(W, H)``. Coordinates of frames that are
+not visible are ignored (they may be 0 or NaN). Counts are python ints and scores python floats,
+so every result is JSON-serialisable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+COUNT_KEYS = ("tp", "tn", "fp1", "fp2", "fn")
+TOLERANCE_SPACES = ("original", "input")
+
+ToInput = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class Outcome(IntEnum):
+    """The outcome of one frame (values are stable: they may be stored)."""
+
+    TP = 0
+    TN = 1
+    FP1 = 2
+    FP2 = 3
+    FN = 4
+
+
+# --------------------------------------------------------------------------- per frame
+def classify_frames(
+    pred_visible: np.ndarray,
+    pred_xy: np.ndarray,
+    gt_visible: np.ndarray,
+    gt_xy: np.ndarray,
+    tolerance_px: float = 4.0,
+    tolerance_space: str = "original",
+    frame_size: Sequence[float] | np.ndarray | None = None,
+    input_size: Sequence[float] | None = None,
+    to_input: ToInput | None = None,
+) -> np.ndarray:
+    """Classify every frame as TP, TN, FP1, FP2 or FN.
+
+    Args:
+        pred_visible: ``[N]`` predicted visibility (non-zero = visible).
+        pred_xy: ``[N, 2]`` predicted ``(x, y)`` in original-frame pixels.
+        gt_visible: ``[N]`` true visibility (non-zero = visible).
+        gt_xy: ``[N, 2]`` true ``(x, y)`` in original-frame pixels.
+        tolerance_px: the distance tolerance, in the pixels of ``tolerance_space``.
+        tolerance_space: ``"original"`` (``d < tol`` in frame pixels, WASB) or ``"input"``
+            (``d <= tol`` in model-input pixels, TrackNetV2/V3).
+        frame_size: ``(W, H)`` of the original frames, or ``[N, 2]`` per frame; needed for
+            ``"input"``.
+        input_size: ``(W, H)`` of the model input; needed for ``"input"`` unless ``to_input``
+            is given.
+        to_input: optional ``to_input(xy [M, 2], frame_size [M, 2]) -> [M, 2]`` mapping frame
+            pixels to model-input pixels; replaces the default per-axis scale.
+
+    Returns:
+        ``[N]`` int array of :class:`Outcome` values.
+
+    Raises:
+        ValueError: mismatched shapes, an unknown ``tolerance_space``, missing sizes, or a
+            visible point without finite coordinates.
+    """
+    pv, pxy = _visible_and_xy(pred_visible, pred_xy, "pred")
+    gv, gxy = _visible_and_xy(gt_visible, gt_xy, "gt")
+    if len(pv) != len(gv):
+        raise ValueError(f"{len(pv)} predicted frames but {len(gv)} ground-truth frames")
+    if tolerance_space not in TOLERANCE_SPACES:
+        raise ValueError(
+            f"tolerance_space must be one of {TOLERANCE_SPACES}, got {tolerance_space!r}"
+        )
+
+    outcomes = np.full(len(pv), Outcome.TN, dtype=np.int64)
+    outcomes[pv & ~gv] = Outcome.FP2
+    outcomes[~pv & gv] = Outcome.FN
+    both = pv & gv
+    if both.any():
+        if tolerance_space == "original":
+            within = _distance(pxy[both], gxy[both]) < tolerance_px
+        else:
+            sizes = _per_frame_sizes(frame_size, len(pv))[both]
+            mapped_pred = _map_to_input(pxy[both], sizes, input_size, to_input)
+            mapped_gt = _map_to_input(gxy[both], sizes, input_size, to_input)
+            within = _distance(mapped_pred, mapped_gt) <= tolerance_px
+        outcomes[both] = np.where(within, Outcome.TP, Outcome.FP1)
+    elif tolerance_space == "input":
+        _per_frame_sizes(frame_size, len(pv))  # report a missing size even when unused
+    return outcomes
+
+
+def _visible_and_xy(
+    visible: np.ndarray, xy: np.ndarray, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    vis = np.asarray(visible).reshape(-1) != 0
+    pts = np.asarray(xy, dtype=np.float64)
+    if pts.shape != (len(vis), 2):
+        raise ValueError(f"{what}_xy must have shape ({len(vis)}, 2), got {pts.shape}")
+    bad = vis & ~np.isfinite(pts).all(axis=1)
+    if bad.any():
+        raise ValueError(f"{int(bad.sum())} {what} frames are visible without finite coordinates")
+    return vis, pts
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
+
+
+def _per_frame_sizes(frame_size, n: int) -> np.ndarray:
+    if frame_size is None:
+        raise ValueError("tolerance_space='input' needs frame_size (W, H)")
+    sizes = np.asarray(frame_size, dtype=np.float64)
+    if sizes.shape == (2,):
+        sizes = np.broadcast_to(sizes, (n, 2))
+    if sizes.shape != (n, 2):
+        raise ValueError(f"frame_size must be (W, H) or shape ({n}, 2), got {sizes.shape}")
+    if (sizes <= 0).any():
+        raise ValueError("frame_size must be positive")
+    return sizes
+
+
+def _map_to_input(
+    xy: np.ndarray, sizes: np.ndarray, input_size, to_input: ToInput | None
+) -> np.ndarray:
+    if to_input is not None:
+        return np.asarray(to_input(xy, sizes), dtype=np.float64).reshape(-1, 2)
+    if input_size is None:
+        raise ValueError("tolerance_space='input' needs input_size (W, H) or to_input")
+    target = np.asarray(input_size, dtype=np.float64).reshape(2)
+    # Multiply before dividing: 10 * 512 / 1280 is exactly 4, 10 * (512 / 1280) is not.
+    return xy * target / sizes
+
+
+# --------------------------------------------------------------------------- scores
+def scores_from_counts(
+    tp: int, tn: int, fp1: int, fp2: int, fn: int, sq_err_sum: float = 0.0
+) -> dict[str, Any]:
+    """Accuracy, precision, recall, F1 and RMSE from outcome counts.
+
+    Args:
+        tp, tn, fp1, fp2, fn: the outcome counts.
+        sq_err_sum: the sum of squared TP distances in original-frame pixels.
+
+    Returns:
+        ``{tp, tn, fp1, fp2, fn, frames, accuracy, precision, recall, f1, rmse}``; ratios with a
+        zero denominator are 0.0, ``rmse`` is ``None`` without TP.
+    """
+    tp, tn, fp1, fp2, fn = (int(v) for v in (tp, tn, fp1, fp2, fn))
+    frames = tp + tn + fp1 + fp2 + fn
+    precision = _ratio(tp, tp + fp1 + fp2)
+    recall = _ratio(tp, tp + fn)
+    return {
+        "tp": tp,
+        "tn": tn,
+        "fp1": fp1,
+        "fp2": fp2,
+        "fn": fn,
+        "frames": frames,
+        "accuracy": _ratio(tp + tn, frames),
+        "precision": precision,
+        "recall": recall,
+        "f1": _ratio(2 * precision * recall, precision + recall),
+        "rmse": math.sqrt(float(sq_err_sum) / tp) if tp else None,
+    }
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den else 0.0
+
+
+def _counts_and_sq_err(outcomes: np.ndarray, pred_xy, gt_xy) -> tuple[dict[str, int], float]:
+    codes = np.asarray(outcomes).reshape(-1)
+    counts = {key: int((codes == Outcome[key.upper()]).sum()) for key in COUNT_KEYS}
+    tp = codes == Outcome.TP
+    diff = np.asarray(pred_xy, dtype=np.float64)[tp] - np.asarray(gt_xy, dtype=np.float64)[tp]
+    return counts, float((diff**2).sum())
+
+
+def summarize(outcomes: np.ndarray, pred_xy: np.ndarray, gt_xy: np.ndarray) -> dict[str, Any]:
+    """Scores of one sequence from :func:`classify_frames` outcomes.
+
+    Args:
+        outcomes: ``[N]`` :class:`Outcome` codes.
+        pred_xy: ``[N, 2]`` predicted positions (original pixels), used for the RMSE.
+        gt_xy: ``[N, 2]`` true positions (original pixels).
+
+    Returns:
+        See :func:`scores_from_counts`.
+    """
+    counts, sq_err = _counts_and_sq_err(outcomes, pred_xy, gt_xy)
+    return scores_from_counts(**counts, sq_err_sum=sq_err)
+
+
+# --------------------------------------------------------------------------- many clips
+def evaluate_clips(
+    per_clip: Mapping[str, tuple],
+    tolerance_px: float = 4.0,
+    tolerance_space: str = "original",
+    input_size: Sequence[float] | None = None,
+    to_input: ToInput | None = None,
+) -> dict[str, Any]:
+    """Score several clips and pool them.
+
+    Args:
+        per_clip: ``{name: (pred_visible, pred_xy, gt_visible, gt_xy, frame_size)}``; the
+            ``frame_size`` ``(W, H)`` may be ``None`` (or left out) under ``"original"``.
+        tolerance_px, tolerance_space, input_size, to_input: as in :func:`classify_frames`.
+
+    Returns:
+        ``{"overall": scores, "clips": {name: scores}, "settings": {...}}`` where ``overall``
+        comes from the pooled counts (and pooled squared errors), not the mean over clips.
+    """
+    clips: dict[str, dict[str, Any]] = {}
+    pooled = dict.fromkeys(COUNT_KEYS, 0)
+    pooled_sq_err = 0.0
+    for name, item in per_clip.items():
+        pred_visible, pred_xy, gt_visible, gt_xy, *rest = item
+        frame_size = rest[0] if rest else None
+        outcomes = classify_frames(
+            pred_visible,
+            pred_xy,
+            gt_visible,
+            gt_xy,
+            tolerance_px=tolerance_px,
+            tolerance_space=tolerance_space,
+            frame_size=frame_size,
+            input_size=input_size,
+            to_input=to_input,
+        )
+        counts, sq_err = _counts_and_sq_err(outcomes, pred_xy, gt_xy)
+        clips[str(name)] = scores_from_counts(**counts, sq_err_sum=sq_err)
+        for key in COUNT_KEYS:
+            pooled[key] += counts[key]
+        pooled_sq_err += sq_err
+    settings = {
+        "tolerance_px": float(tolerance_px),
+        "tolerance_space": tolerance_space,
+        "comparison": "<" if tolerance_space == "original" else "<=",
+        "input_size": [int(v) for v in input_size] if input_size is not None else None,
+        "input_map": "custom" if to_input is not None else "stretch",
+    }
+    return {
+        "overall": scores_from_counts(**pooled, sq_err_sum=pooled_sq_err),
+        "clips": clips,
+        "settings": settings,
+    }
+
+
+# --------------------------------------------------------------------------- report
+_COLUMNS = (  # (key, header, width)
+    ("frames", "frames", 8),
+    ("tp", "TP", 7),
+    ("tn", "TN", 7),
+    ("fp1", "FP1", 6),
+    ("fp2", "FP2", 6),
+    ("fn", "FN", 6),
+    ("accuracy", "acc%", 8),
+    ("precision", "prec%", 8),
+    ("recall", "rec%", 8),
+    ("f1", "F1%", 8),
+    ("rmse", "RMSE", 7),
+)
+_PERCENT = {"accuracy", "precision", "recall", "f1"}
+
+
+def format_table(result: Mapping[str, Any]) -> str:
+    """A fixed-width text table: one row per clip, then the pooled ``overall`` row.
+
+    Args:
+        result: the output of :func:`evaluate_clips`.
+
+    Returns:
+        The table, percentages with two decimals, RMSE in original pixels ("-" without TP).
+    """
+    clips = result.get("clips", {})
+    names = [*clips, "overall"]
+    name_width = max(len("clip"), *(len(n) for n in names))
+    header = "clip".ljust(name_width) + "".join(title.rjust(width) for _, title, width in _COLUMNS)
+    rule = "-" * len(header)
+    lines = [_settings_line(result.get("settings", {})), header, rule]
+    lines += [_row(name, clips[name], name_width) for name in clips]
+    if clips:
+        lines.append(rule)
+    lines.append(_row("overall", result["overall"], name_width))
+    return "\n".join(lines)
+
+
+def _row(name: str, scores: Mapping[str, Any], name_width: int) -> str:
+    cells = []
+    for key, _, width in _COLUMNS:
+        value = scores.get(key)
+        if value is None:
+            text = "-"
+        elif key in _PERCENT:
+            text = f"{100.0 * value:.2f}"
+        elif key == "rmse":
+            text = f"{value:.2f}"
+        else:
+            text = str(int(value))
+        cells.append(text.rjust(width))
+    return name.ljust(name_width) + "".join(cells)
+
+
+def _settings_line(settings: Mapping[str, Any]) -> str:
+    if not settings:
+        return "tolerance: unknown"
+    space = settings.get("tolerance_space", "?")
+    comparison = settings.get("comparison", "<" if space == "original" else "<=")
+    tolerance = settings.get("tolerance_px")
+    tolerance_text = f"{tolerance:g}" if isinstance(tolerance, int | float) else "?"
+    text = f"tolerance: d {comparison} {tolerance_text} px ({space} pixels"
+    if space == "input" and settings.get("input_size"):
+        w, h = settings["input_size"]
+        text += f", {w}x{h} grid, {settings.get('input_map', 'stretch')} map"
+    return text + ")"

@@ -1,0 +1,39 @@
+"""Find and load what ``--checkpoint RUN_DIR`` names: the weights and the run's configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from tracknet.config import Config, load_config
+from tracknet.errors import CheckpointError
+
+
+def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
+    """``(weights folder, config.yaml)`` for a run folder, its ``best/`` or ``last/``.
+
+    A run folder's ``best/`` (best validation F1) is preferred over its latest weights.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    weights = path / "best" if (path / "best" / "model.json").exists() else path
+    if not (weights / "model.json").exists():
+        raise CheckpointError(
+            f"{path} holds no model (no model.json): pass a run folder written by tracknet train"
+        )
+    for folder in (path, path.parent):
+        if (folder / "config.yaml").exists():
+            return weights, folder / "config.yaml"
+    raise CheckpointError(f"no config.yaml in {path} or its parent: is this a run folder?")
+
+
+def load_run(
+    path: str | Path, overrides: Sequence[str] = (), device_map: str | None = None
+) -> tuple[object, Config]:
+    """Load a trained model (on the CPU) and its run configuration with ``overrides`` applied."""
+    from tracknet.models.serialization import load_model
+
+    weights, config = resolve_checkpoint(path)
+    cfg = load_config(config, overrides)
+    return load_model(weights, device_map=device_map), cfg

@@ -1,0 +1,232 @@
+"""Turning per-frame candidate blobs into one ball track: an online gate, then optional smoothing.
+
+Coordinates are pixels of the ORIGINAL frame. A candidate with score ``<= min_score`` (the decoder
+pads absent candidates with score 0) or non-finite coordinates is ignored. Positions of frames
+where the ball is not visible are returned as NaN; the caller writes them as it likes (the ball
+CSV writes 0).
+
+:class:`OnlineTracker` (causal, frame by frame):
+
+1. Predict the ball with constant velocity from the last two accepted points (the velocity is
+   per frame, so lost frames between them are accounted for); with one accepted point the
+   prediction is that point.
+2. Discard every candidate farther than ``gate_px`` from the prediction.
+3. Keep the candidate with the highest ``score * exp(-distance / distance_scale_px)``: a strong
+   blob far from where the ball should be loses to a weaker one on the trajectory.
+4. With no history, accept the strongest candidate (acquisition).
+5. Re-acquisition: after ``max_lost`` consecutive frames without an accepted point (no candidate
+   at all, or every candidate outside the gate), the history is forgotten and the next frame
+   acquires its strongest candidate again. So a lock on a wrong object ends as soon as that
+   object is missing for ``max_lost`` frames, and a ball that truly jumped (a camera cut, a
+   long occlusion) is found again. A wrong lock on an object that is detected in every frame
+   persists; that needs a better detector, not a tracker.
+
+:func:`smooth_track` (offline, on a whole track): removes isolated outliers, then fills short gaps
+by linear interpolation between two real detections. It never extrapolates and never fills a gap
+that is not bounded by detections on both sides, so a window without detections stays empty.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+_NAN_XY = (math.nan, math.nan)
+
+
+class OnlineTracker:
+    """Pick, frame by frame, the candidate consistent with the ball's recent motion.
+
+    Args:
+        gate_px: candidates farther than this from the predicted position are rejected.
+        max_lost: consecutive frames without an accepted point after which the track is
+            re-acquired from the strongest candidate.
+        distance_scale_px: how fast a candidate's merit decays with its distance to the
+            prediction; default ``gate_px / 6`` (50 px for the default gate).
+        min_score: candidates with a score at or below this are absent.
+    """
+
+    def __init__(
+        self,
+        gate_px: float = 300.0,
+        max_lost: int = 5,
+        distance_scale_px: float | None = None,
+        min_score: float = 0.0,
+    ) -> None:
+        if gate_px <= 0:
+            raise ValueError(f"gate_px must be positive, got {gate_px}")
+        if max_lost < 0:
+            raise ValueError(f"max_lost must be >= 0, got {max_lost}")
+        self.gate_px = float(gate_px)
+        self.max_lost = int(max_lost)
+        self.distance_scale_px = float(distance_scale_px or gate_px / 6.0)
+        self.min_score = float(min_score)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (start of a new video)."""
+        self._frame = -1
+        self._lost = 0
+        self._history: deque[tuple[int, np.ndarray]] = deque(maxlen=2)  # (frame, xy)
+
+    def predicted_xy(self) -> np.ndarray | None:
+        """Where the ball should be in the next frame, or ``None`` without history."""
+        if not self._history:
+            return None
+        next_frame = self._frame + 1
+        last_frame, last_xy = self._history[-1]
+        if len(self._history) == 1:
+            return last_xy.copy()
+        first_frame, first_xy = self._history[0]
+        velocity = (last_xy - first_xy) / (last_frame - first_frame)  # px per frame
+        return last_xy + velocity * (next_frame - last_frame)
+
+    def update(
+        self, candidates_xy: np.ndarray, candidates_score: np.ndarray
+    ) -> tuple[bool, np.ndarray, float]:
+        """Consume one frame's candidates.
+
+        Args:
+            candidates_xy: ``[K, 2]`` candidate positions in original pixels (K may be 0).
+            candidates_score: ``[K]`` candidate scores; 0 marks an absent candidate.
+
+        Returns:
+            ``(visible, xy [2], score)``; ``xy`` is NaN and ``score`` 0 when not visible.
+        """
+        xy, score = _valid_candidates(candidates_xy, candidates_score, self.min_score)
+        if self._lost >= self.max_lost and self._history:
+            self._history.clear()  # re-acquire: the old motion no longer tells anything
+        prediction = self.predicted_xy()
+        self._frame += 1
+        choice = self._choose(xy, score, prediction)
+        if choice is None:
+            self._lost += 1
+            return False, np.array(_NAN_XY), 0.0
+        self._lost = 0
+        self._history.append((self._frame, xy[choice].copy()))
+        return True, xy[choice].copy(), float(score[choice])
+
+    def _choose(
+        self, xy: np.ndarray, score: np.ndarray, prediction: np.ndarray | None
+    ) -> int | None:
+        if len(score) == 0:
+            return None
+        if prediction is None:
+            return int(np.argmax(score))
+        distance = np.hypot(*(xy - prediction).T)
+        merit = score * np.exp(-distance / self.distance_scale_px)
+        merit[distance > self.gate_px] = -np.inf
+        best = int(np.argmax(merit))
+        return best if np.isfinite(merit[best]) else None
+
+
+def _valid_candidates(candidates_xy, candidates_score, min_score: float):
+    xy = np.asarray(candidates_xy, dtype=np.float64).reshape(-1, 2)
+    score = np.asarray(candidates_score, dtype=np.float64).reshape(-1)
+    if len(xy) != len(score):
+        raise ValueError(f"{len(xy)} candidate positions but {len(score)} scores")
+    keep = (score > min_score) & np.isfinite(xy).all(axis=1) & np.isfinite(score)
+    return xy[keep], score[keep]
+
+
+def track_sequence(
+    cands_xy: np.ndarray,
+    cands_score: np.ndarray,
+    gate_px: float = 300.0,
+    max_lost: int = 5,
+    distance_scale_px: float | None = None,
+    min_score: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run an :class:`OnlineTracker` over a whole sequence.
+
+    Args:
+        cands_xy: ``[N, K, 2]`` candidate positions per frame (original pixels).
+        cands_score: ``[N, K]`` candidate scores (0 = absent).
+        gate_px, max_lost, distance_scale_px, min_score: see :class:`OnlineTracker`.
+
+    Returns:
+        ``visible [N]`` bool, ``xy [N, 2]`` (NaN where not visible), ``score [N]``.
+    """
+    cands_xy = np.asarray(cands_xy, dtype=np.float64)
+    cands_score = np.asarray(cands_score, dtype=np.float64)
+    n = len(cands_score)
+    tracker = OnlineTracker(gate_px, max_lost, distance_scale_px, min_score)
+    visible = np.zeros(n, dtype=bool)
+    xy = np.full((n, 2), np.nan)
+    score = np.zeros(n)
+    for i in range(n):
+        visible[i], xy[i], score[i] = tracker.update(cands_xy[i], cands_score[i])
+    return visible, xy, score
+
+
+def smooth_track(
+    visible: np.ndarray,
+    xy: np.ndarray,
+    max_gap: int = 5,
+    outlier_px: float | None = 100.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Remove isolated outliers and fill short gaps between real detections.
+
+    A visible point is an outlier when both of its visible neighbours lie within
+    ``max(max_gap, 1) + 1`` frames and the point is more than ``outlier_px`` away from each of
+    them and from their linear interpolation at its frame (a sharp turn at a hit stays close to
+    one of them). Outliers are judged on the input track, so only isolated ones are certain to
+    go. A removed outlier leaves a gap that is then filled like any other.
+
+    A gap of ``1..max_gap`` invisible frames with a detection on both sides is filled by linear
+    interpolation between those two detections. Gaps at either end of the track, or longer than
+    ``max_gap``, stay invisible.
+
+    Args:
+        visible: ``[N]`` visibility (non-zero = visible).
+        xy: ``[N, 2]`` positions in original pixels (ignored where not visible).
+        max_gap: the longest gap filled, in frames; 0 fills nothing.
+        outlier_px: the outlier distance; ``None`` keeps every point.
+
+    Returns:
+        ``visible [N]`` bool, ``xy [N, 2]`` (NaN where not visible) and ``interpolated [N]``
+        bool, true for the points that were filled in.
+    """
+    vis = np.asarray(visible).reshape(-1) != 0
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2).copy()
+    if len(pts) != len(vis):
+        raise ValueError(f"{len(vis)} visibility flags but {len(pts)} positions")
+    vis &= np.isfinite(pts).all(axis=1)
+    if outlier_px is not None:
+        vis &= ~_isolated_outliers(vis, pts, outlier_px, window=max(max_gap, 1) + 1)
+    interpolated = np.zeros(len(vis), dtype=bool)
+    detected = np.flatnonzero(vis)
+    for start, end in zip(detected[:-1], detected[1:], strict=True):
+        gap = end - start - 1
+        if 1 <= gap <= max_gap:
+            t = np.arange(1, gap + 1)[:, None] / (end - start)  # [gap, 1]
+            pts[start + 1 : end] = pts[start] + t * (pts[end] - pts[start])
+            interpolated[start + 1 : end] = True
+    vis |= interpolated
+    pts[~vis] = np.nan
+    return vis, pts, interpolated
+
+
+def _isolated_outliers(vis: np.ndarray, pts: np.ndarray, outlier_px: float, window: int):
+    outliers = np.zeros(len(vis), dtype=bool)
+    idx = np.flatnonzero(vis)
+    if len(idx) < 3:
+        return outliers
+    before, here, after = idx[:-2], idx[1:-1], idx[2:]
+    close_in_time = (here - before <= window) & (after - here <= window)
+    t = ((here - before) / (after - before))[:, None]
+    expected = pts[before] + t * (pts[after] - pts[before])
+
+    def far(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.hypot(*(a - b).T) > outlier_px
+
+    is_outlier = (
+        close_in_time
+        & far(pts[here], expected)
+        & far(pts[here], pts[before])
+        & far(pts[here], pts[after])
+    )
+    outliers[here[is_outlier]] = True
+    return outliers
