@@ -90,9 +90,23 @@ class TrackNet(nn.Module):
             norm = self.normalize(frames.flatten(0, 1)).unflatten(0, (b, t))
             bg = self.normalize(background) if background is not None else None
             detail = self.detail(norm, bg, select)  # [B*T' , Cd, H/s, W/s]
-        features = self.decoder(tokens.flatten(0, 1), detail)  # [B*T', Cn, Hh, Wh]
+        features = self.decoder(tokens.flatten(0, 1), detail, self.heatmap_size_for(tokens))
         logits = self.head(features)  # [B*T', 1, Hh, Wh]
         return logits.reshape(b, -1, *logits.shape[-2:])
+
+    def heatmap_size_for(self, tokens: torch.Tensor) -> tuple[int, int] | None:
+        """Heatmap ``(H, W)`` for the input whose tokens these are (``[..., Hp, Wp, C]``).
+
+        The configured input gives the configured heatmap size; another input size (a training
+        crop, a user's other resolution) keeps the same input-to-heatmap ratio.
+        """
+        if self.model_config is None:
+            return None
+        in_h, in_w = wh_to_hw(self.model_config.input_size)
+        hm_h, hm_w = wh_to_hw(self.model_config.heatmap.size)
+        p = self.backbone.patch_size
+        h, w = tokens.shape[-3] * p, tokens.shape[-2] * p
+        return round(h * hm_h / in_h), round(w * hm_w / in_w)
 
     # ------------------------------------------------------------------ forward
     def forward(self, frames: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:

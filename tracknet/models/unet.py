@@ -73,8 +73,14 @@ class TrackNetV2UNet(nn.Module):
         x = self.dec2(torch.cat([F.interpolate(x, scale_factor=2.0), e2], 1))
         x = self.dec1(torch.cat([F.interpolate(x, scale_factor=2.0), e1], 1))
         logits = self.out(x)  # [B, T, H, W]
-        if self.out_size is not None and tuple(logits.shape[-2:]) != self.out_size:
-            logits = F.interpolate(logits, size=self.out_size, mode="bilinear", align_corners=False)
+        if self.out_size is not None and self.model_config is not None:
+            # keep the configured input-to-heatmap ratio for any input size (e.g. training crops)
+            in_w, in_h = self.model_config.input_size
+            size = (round(h * self.out_size[0] / in_h), round(w * self.out_size[1] / in_w))
+        else:
+            size = self.out_size
+        if size is not None and tuple(logits.shape[-2:]) != size:
+            logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
         return logits
 
     def save_pretrained(self, directory, save_backbone=None):

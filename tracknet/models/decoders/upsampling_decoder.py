@@ -83,10 +83,16 @@ class UpsamplingDecoder(nn.Module):
                 ResidualDepthwiseBlock(c, **block),
             )
 
-    def forward(self, tokens: torch.Tensor, detail: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        detail: torch.Tensor | None = None,
+        out_size: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
         """Args:
             tokens: ``[B, Hp, Wp, C0]`` channels-last patch grid, as the backbone returns it.
             detail: ``[B, Cd, H', W']`` high-resolution features (only with ``detail_channels``).
+            out_size: ``(H, W)`` for this call instead of the constructor's (e.g. training crops).
 
         Returns:
             ``[B, Cn, H, W]`` with ``(H, W) = out_size`` or ``(Hp, Wp)`` times the upsampling.
@@ -110,6 +116,7 @@ class UpsamplingDecoder(nn.Module):
                     detail, size=x.shape[-2:], mode="bilinear", align_corners=False
                 )
             x = self.detail_fuse(torch.cat([x, detail], dim=1))
-        if self.out_size is not None and tuple(x.shape[-2:]) != self.out_size:
-            x = F.interpolate(x, size=self.out_size, mode="bilinear", align_corners=False)
+        size = tuple(out_size) if out_size is not None else self.out_size
+        if size is not None and tuple(x.shape[-2:]) != size:
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
         return x
