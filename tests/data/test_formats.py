@@ -1,0 +1,269 @@
+"""Dataset layouts -> Clip records: each reader, format detection, bad input, synth round trip.
+
+The fixture writers here (tiny JPEGs with Pillow, tiny MP4s with PyAV) are reused by
+``test_dataset.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from tracknet.data.formats import detect_format, is_visible, load_clips
+from tracknet.errors import DataError
+from tracknet.io.labels import DataProblems, TrackLabels, write_ball_csv, write_tennis_csv
+
+SIZE = (64, 36)  # (W, H) of the fixture frames
+
+
+# --------------------------------------------------------------------------- fixture writers
+def track(n: int, size: tuple[int, int] = SIZE, seed: int = 0) -> TrackLabels:
+    """A ball moving across the frame; frame 1 has no ball."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    x = np.linspace(8, w - 8, n) + rng.uniform(-0.5, 0.5, n)
+    y = np.linspace(h - 8, 8, n) + rng.uniform(-0.5, 0.5, n)
+    visibility = np.ones(n, dtype=np.int64)
+    if n > 1:
+        visibility[1] = 0
+        x[1] = y[1] = 0.0
+    return TrackLabels(np.arange(n), visibility, np.round(x, 3), np.round(y, 3), np.zeros(n, int))
+
+
+def render(labels: TrackLabels, size: tuple[int, int] = SIZE) -> np.ndarray:
+    """``uint8 [N, H, W, 3]``: grey frames with a white 3x3 ball where visible."""
+    w, h = size
+    frames = np.full((len(labels), h, w, 3), 60, np.uint8)
+    for i, (v, x, y) in enumerate(zip(labels.visibility, labels.x, labels.y, strict=True)):
+        if v:
+            cx, cy = int(round(x)), int(round(y))
+            frames[i, max(cy - 1, 0) : cy + 2, max(cx - 1, 0) : cx + 2] = 255
+    return frames
+
+
+def write_images(folder: Path, labels: TrackLabels, size=SIZE, suffix=".jpg") -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"{i:04d}{suffix}" for i in range(len(labels))]
+    for name, frame in zip(names, render(labels, size), strict=True):
+        Image.fromarray(frame).save(folder / name, quality=95)
+    return names
+
+
+def write_tennis_clip(folder: Path, n: int = 6, size=SIZE, seed: int = 0) -> TrackLabels:
+    labels = track(n, size, seed)
+    names = write_images(folder, labels, size)
+    write_tennis_csv(folder / "Label.csv", labels, names)
+    return labels
+
+
+def write_mp4(path: Path, frames: np.ndarray, fps: int = 30) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "10", "preset": "ultrafast"}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def write_video_clip(video: Path, csv: Path, n: int = 6, size=SIZE, seed: int = 0) -> TrackLabels:
+    labels = track(n, size, seed)
+    write_mp4(video, render(labels, size))
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    write_ball_csv(csv, labels)
+    return labels
+
+
+def assert_same_labels(got: TrackLabels, expected: TrackLabels) -> None:
+    assert got.frame.tolist() == expected.frame.tolist()
+    assert got.visibility.tolist() == expected.visibility.tolist()
+    assert np.allclose(got.x, expected.x, atol=1e-3) and np.allclose(got.y, expected.y, atol=1e-3)
+
+
+# --------------------------------------------------------------------------- layouts
+def test_tennis_layout(tmp_path):
+    first = write_tennis_clip(tmp_path / "game1" / "Clip1", n=5)
+    write_tennis_clip(tmp_path / "game2" / "Clip1", n=4, seed=1)
+    assert detect_format(tmp_path) == "tennis"
+    clips = load_clips(tmp_path)
+    assert [c.name for c in clips] == ["game1/Clip1", "game2/Clip1"]
+    clip = clips[0]
+    assert not clip.is_video and len(clip.source) == 5 == clip.num_frames
+    assert clip.source[3].name == "0003.jpg"
+    assert clip.frame_size == SIZE and clip.fps == 30.0
+    assert_same_labels(clip.labels, first)
+
+
+def test_shuttlecock_layout(tmp_path):
+    match = tmp_path / "Professional" / "match1"
+    labels = write_video_clip(match / "video" / "1_01_00.mp4", match / "csv" / "1_01_00_ball.csv")
+    assert detect_format(tmp_path) == "shuttlecock"
+    (clip,) = load_clips(tmp_path)
+    assert clip.name == "Professional/match1/1_01_00"
+    assert clip.is_video and clip.source == match / "video" / "1_01_00.mp4"
+    assert (clip.num_frames, clip.frame_size, clip.fps) == (6, SIZE, 30.0)
+    assert_same_labels(clip.labels, labels)
+
+
+def test_generic_layout_with_a_video_and_an_image_folder(tmp_path):
+    video_labels = write_video_clip(tmp_path / "clipA.mp4", tmp_path / "clipA_ball.csv", n=5)
+    folder_labels = track(4)
+    write_images(tmp_path / "sub" / "clipB", folder_labels, suffix=".png")
+    write_ball_csv(tmp_path / "sub" / "clipB_ball.csv", folder_labels)
+    assert detect_format(tmp_path) == "generic"
+    clips = load_clips(tmp_path, "generic")
+    assert [c.name for c in clips] == ["clipA", "sub/clipB"]
+    assert clips[0].is_video and not clips[1].is_video
+    assert_same_labels(clips[0].labels, video_labels)
+    assert_same_labels(clips[1].labels, folder_labels)
+
+
+def test_detect_format_errors(tmp_path):
+    with pytest.raises(DataError, match="no labelled clips"):
+        detect_format(tmp_path)
+    with pytest.raises(DataError, match="not found"):
+        load_clips(tmp_path / "absent")
+    write_tennis_clip(tmp_path / "game1" / "Clip1")
+    with pytest.raises(DataError, match="unknown dataset format"):
+        load_clips(tmp_path, "soccer")
+
+
+def test_header_variant_in_a_tennis_clip(tmp_path):
+    folder = tmp_path / "game1" / "Clip1"
+    labels = write_tennis_clip(folder, n=3)
+    text = (folder / "Label.csv").read_text().splitlines()
+    text[0] = "File Name,Visibility Class,X,Y,Trajectory Pattern"
+    (folder / "Label.csv").write_text("\n".join(text) + "\n")
+    assert_same_labels(load_clips(tmp_path)[0].labels, labels)
+
+
+# --------------------------------------------------------------------------- bad input
+def _corrupt(path: Path) -> None:
+    path.write_bytes(b"this is not a picture")
+
+
+def _bad_tennis(root: Path) -> None:
+    write_tennis_clip(root / "game1" / "Clip1")
+    write_images(root / "game1" / "Clip2", track(3))  # no Label.csv
+    write_tennis_clip(root / "game2" / "Clip1")
+    _corrupt(root / "game2" / "Clip1" / "0002.jpg")
+
+
+_BAD_GENERIC = {
+    "orphan": lambda root: write_ball_csv(root / "orphan_ball.csv", track(3)),
+    "unlabelled": lambda root: write_mp4(root / "unlabelled.mp4", render(track(2))),
+    "broken": lambda root: (
+        write_ball_csv(root / "broken_ball.csv", track(3)),
+        _corrupt(root / "broken.mp4"),
+    ),
+    "short": lambda root: (
+        write_video_clip(root / "short.mp4", root / "short_ball.csv", n=4),
+        write_ball_csv(root / "short_ball.csv", track(6)),  # 6 rows for a 4-frame video
+    ),
+    "header": lambda root: (
+        write_mp4(root / "header.mp4", render(track(2))),
+        (root / "header_ball.csv").write_text("Frame,Vis,Z\n0,1,2\n"),
+    ),
+}
+
+
+def _bad_generic(root: Path, kinds=tuple(_BAD_GENERIC)) -> None:
+    write_video_clip(root / "good.mp4", root / "good_ball.csv")
+    for kind in kinds:
+        _BAD_GENERIC[kind](root)
+
+
+def test_bad_tennis_input_is_skipped_counted_and_warned_once(tmp_path, caplog):
+    _bad_tennis(tmp_path)
+    problems = DataProblems()
+    clips = load_clips(tmp_path, problems=problems)
+    assert problems.counts == {"missing_csv": 1, "unreadable_source": 1}
+    assert [c.name for c in clips] == ["game1/Clip1", "game2/Clip1"]
+    # The unreadable image stays in the source (frame numbers keep their meaning) but unlabelled.
+    assert len(clips[1].source) == 6 and 2 not in clips[1].labels.frame.tolist()
+    with caplog.at_level(logging.WARNING, logger="tracknet"):
+        load_clips(tmp_path)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "missing_csv" in warnings[0].getMessage()
+    with pytest.raises(DataError, match="Clip2"):
+        load_clips(tmp_path, strict=True)
+
+
+def test_bad_generic_input_is_skipped_and_counted(tmp_path):
+    _bad_generic(tmp_path)
+    problems = DataProblems()
+    clips = load_clips(tmp_path, "generic", problems=problems)
+    assert problems.counts == {
+        "missing_source": 1,
+        "missing_csv": 1,
+        "unreadable_source": 1,
+        "bad_csv": 1,
+        "frame_count_mismatch": 1,
+        "extra_row": 2,  # frames 4 and 5
+    }
+    assert [c.name for c in clips] == ["good", "short"]
+    assert clips[1].labels.frame.tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("culprit", "message"),
+    [
+        ("orphan", "orphan_ball.csv: no video"),
+        ("unlabelled", "unlabelled.mp4: no unlabelled_ball.csv"),
+        ("broken", "broken.mp4"),
+        ("short", "6 label rows for 4 frames"),
+        ("header", "no column for"),
+    ],
+)
+def test_bad_generic_input_raises_in_strict_mode(tmp_path, culprit, message):
+    _bad_generic(tmp_path, [culprit])
+    with pytest.raises(DataError, match=message):
+        load_clips(tmp_path, "generic", strict=True)
+
+
+def test_skipped_row_leaves_its_frame_unlabelled(tmp_path):
+    folder = tmp_path / "game1" / "Clip1"
+    write_tennis_clip(folder, n=4)
+    lines = (folder / "Label.csv").read_text().splitlines()
+    lines[3] = "0002.jpg,1,999,999,0"  # outside the 64x36 frame
+    (folder / "Label.csv").write_text("\n".join(lines) + "\n")
+    problems = DataProblems()
+    (clip,) = load_clips(tmp_path, problems=problems)
+    assert problems.counts == {"outside_frame": 1}
+    assert clip.labels.frame.tolist() == [0, 1, 3] and clip.num_frames == 4
+
+
+def test_is_visible():
+    codes = np.array([0, 1, 2, 3])
+    assert is_visible(codes).tolist() == [False, True, True, False]
+    assert is_visible(codes, (1, 2, 3)).tolist() == [False, True, True, True]
+
+
+# --------------------------------------------------------------------------- synth round trip
+@pytest.mark.parametrize("fmt", ["tennis", "shuttlecock", "generic"])
+def test_synth_roundtrip(tmp_path, fmt):
+    synth = pytest.importorskip("tracknet.data.synth")
+    size = (160, 96)
+    written = list(synth.iter_synthesize(tmp_path, fmt, clips=2, frames=5, size=size, seed=4))
+    assert detect_format(tmp_path) == fmt
+    problems = DataProblems(strict=True)  # synthetic data must read without a single problem
+    clips = load_clips(tmp_path, problems=problems)
+    assert len(clips) == len(written) == 2
+    for clip, (path, written_labels) in zip(clips, written, strict=True):
+        assert clip.frame_size == size and clip.num_frames == 5
+        assert clip.is_video == (fmt != "tennis")
+        source = clip.source if clip.is_video else clip.source[0].parent
+        assert Path(source) == Path(path)
+        expected = getattr(written_labels, "labels", written_labels)  # labels or a clip plan
+        assert clip.labels.frame.tolist() == list(range(5))
+        assert clip.labels.visibility.tolist() == expected.visibility.tolist()
+        shown = expected.visibility > 0
+        assert np.allclose(clip.labels.x[shown], expected.x[shown], atol=1e-3)
+        assert np.allclose(clip.labels.y[shown], expected.y[shown], atol=1e-3)

@@ -1,0 +1,550 @@
+"""HeatmapCodec: the one place that knows the geometry between frames, model input and heatmaps.
+
+Three pixel grids meet here:
+
+* the ORIGINAL frame, ``frame_size = (W, H)`` (e.g. 1280x720): where labels and predictions live;
+* the model INPUT, ``input_size = (W_in, H_in)`` (e.g. 512x288): the frame resized by
+  :meth:`HeatmapCodec.resize_frame`, either stretched or letterboxed (uniform scale, centred
+  zero padding);
+* the HEATMAP, ``heatmap_size = (W_h, H_h)`` (e.g. 256x144): the model output, a stretch of the
+  input grid.
+
+Pixel convention (all grids): integer coordinates are pixel CENTRES, so pixel ``i`` covers
+``[i - 0.5, i + 0.5)`` and an image of width ``W`` spans ``[-0.5, W - 0.5]``. Scaling a grid by
+``s`` and shifting it by ``o`` whole target pixels maps ``x -> (x + 0.5) * s - 0.5 + o``. This is
+the convention of Pillow's resize and of ``torch.nn.functional.interpolate(align_corners=False)``,
+so the maps below agree with the resized pixels exactly.
+
+Sizes are ``(W, H)`` in arguments (as in the configuration) and ``(H, W)`` in array shapes.
+Every map works on numpy arrays and on torch tensors of shape ``[..., 2]`` (``x, y`` last).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from tracknet.config import Config
+
+RESIZE_MODES = ("stretch", "letterbox")
+
+# Decoding packs a quantised probability and a pixel index into one int64 to find each blob's peak
+# pixel with a single scatter: 2**20 probability levels are far finer than any threshold needs.
+_PROB_LEVELS_BITS = 20
+
+ArrayLike = np.ndarray | torch.Tensor
+SizeLike = Sequence[int] | np.ndarray | torch.Tensor
+
+
+@dataclass
+class Detections:
+    """Decoded heatmaps: the best blob and the ``K`` strongest candidates of each heatmap.
+
+    Leading dimensions ``[...]`` are those of the decoded logits without ``(H_h, W_h)``.
+
+    Attributes:
+        visible: ``bool [...]``: some pixel's probability exceeds the threshold.
+        xy: ``float [..., 2]``: centre of the best blob (0 where not visible).
+        score: ``float [...]``: the PEAK probability of the best blob (0 where not visible). The
+            best blob is the one with the largest summed probability ("mass"); its peak is the
+            reported confidence, a number in ``[threshold, 1]`` comparable across heatmap sizes.
+        candidates_xy: ``float [..., K, 2]``: centres of the ``K`` blobs of largest mass, in
+            decreasing order of mass; candidate 0 is the best blob.
+        candidates_score: ``float [..., K]``: their peak probabilities; 0 for missing blobs.
+        candidates_mass: ``float [..., K]``: their summed probabilities (the sort key).
+    """
+
+    visible: torch.Tensor
+    xy: torch.Tensor
+    score: torch.Tensor
+    candidates_xy: torch.Tensor
+    candidates_score: torch.Tensor
+    candidates_mass: torch.Tensor
+
+    def numpy(self) -> Detections:
+        """The same detections as numpy arrays (moved to the CPU)."""
+        return Detections(**{f.name: getattr(self, f.name).cpu().numpy() for f in fields(self)})
+
+
+# --------------------------------------------------------------------------- geometry helpers
+def _is_torch(x: Any) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def _float_dtype(device: torch.device) -> torch.dtype:
+    # Exact integer sizes and rounding need float64, which Apple's MPS does not offer.
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def _frame_affine(
+    frame_size: SizeLike, input_size: tuple[int, int], mode: str
+) -> tuple[Any, Any, Any, Any]:
+    """Scale and offset ``(sx, sy, ox, oy)`` of the frame -> input map.
+
+    ``u = (x + 0.5) * s - 0.5 + o``. Each value is a float array/tensor of the frame sizes'
+    leading shape (``frame_size`` is ``(W, H)`` or an array/tensor ``[..., 2]``).
+    """
+    if _is_torch(frame_size):
+        fs = frame_size.to(_float_dtype(frame_size.device))
+        floor, minimum = torch.floor, torch.minimum
+    else:
+        fs = np.asarray(frame_size, dtype=np.float64)
+        floor, minimum = np.floor, np.minimum
+    fw, fh = fs[..., 0], fs[..., 1]
+    win, hin = float(input_size[0]), float(input_size[1])
+    if mode == "stretch":
+        return win / fw, hin / fh, fw * 0.0, fh * 0.0
+    # Letterbox: one scale for both axes, the scaled frame rounded to whole pixels (as the
+    # resized image is) and centred with whole-pixel padding.
+    scale = minimum(win / fw, hin / fh)
+    scaled_w, scaled_h = floor(fw * scale + 0.5), floor(fh * scale + 0.5)
+    return scaled_w / fw, scaled_h / fh, floor((win - scaled_w) / 2), floor((hin - scaled_h) / 2)
+
+
+def _stack_like(a: Any, b: Any, like: ArrayLike) -> ArrayLike:
+    """Stack two per-item values into ``[..., 2]`` on the backend, dtype and device of ``like``."""
+    if _is_torch(like):
+        a = torch.as_tensor(a, device=like.device)
+        b = torch.as_tensor(b, device=like.device)
+        return torch.stack(torch.broadcast_tensors(a, b), dim=-1).to(like.dtype)
+    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+    return np.stack([a, b], axis=-1).astype(like.dtype, copy=False)
+
+
+def _as_float(xy: ArrayLike) -> ArrayLike:
+    if _is_torch(xy):
+        return xy if xy.is_floating_point() else xy.float()
+    xy = np.asarray(xy)
+    return xy if np.issubdtype(xy.dtype, np.floating) else xy.astype(np.float64)
+
+
+def _forward(xy: ArrayLike, scale: ArrayLike, offset: ArrayLike) -> ArrayLike:
+    return (xy + 0.5) * scale - 0.5 + offset
+
+
+def _backward(uv: ArrayLike, scale: ArrayLike, offset: ArrayLike) -> ArrayLike:
+    return (uv + 0.5 - offset) / scale - 0.5
+
+
+class HeatmapCodec:
+    """Maps coordinates between frame, input and heatmap grids; renders and decodes heatmaps.
+
+    Args:
+        input_size: ``(W, H)`` of the model input.
+        heatmap_size: ``(W, H)`` of the model output.
+        sigma: standard deviation of the target Gaussian, in heatmap pixels.
+        threshold: probability above which a heatmap pixel belongs to a blob.
+        resize: ``"stretch"`` (each axis scaled on its own) or ``"letterbox"`` (uniform scale,
+            centred zero padding).
+    """
+
+    def __init__(
+        self,
+        input_size: Sequence[int] = (512, 288),
+        heatmap_size: Sequence[int] = (256, 144),
+        sigma: float = 2.5,
+        threshold: float = 0.5,
+        resize: str = "stretch",
+    ) -> None:
+        if resize not in RESIZE_MODES:
+            raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must lie in (0, 1), got {threshold}")
+        if sigma <= 0:
+            raise ValueError(f"sigma must be positive, got {sigma}")
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.heatmap_size = (int(heatmap_size[0]), int(heatmap_size[1]))
+        self.sigma = float(sigma)
+        self.threshold = float(threshold)
+        self.resize = resize
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> HeatmapCodec:
+        """The codec of a configuration (model input/heatmap sizes, sigma, threshold, resize)."""
+        return cls(
+            input_size=cfg.model.input_size,
+            heatmap_size=cfg.model.heatmap.size,
+            sigma=cfg.model.heatmap.sigma,
+            threshold=cfg.eval.threshold,
+            resize=cfg.data.resize,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"HeatmapCodec(input_size={self.input_size}, heatmap_size={self.heatmap_size}, "
+            f"sigma={self.sigma}, threshold={self.threshold}, resize={self.resize!r})"
+        )
+
+    # ------------------------------------------------------------------ coordinate maps
+    def _frame_scale_offset(self, xy: ArrayLike, frame_size: SizeLike):
+        if _is_torch(xy) and not _is_torch(frame_size):
+            frame_size = torch.as_tensor(np.asarray(frame_size), device=xy.device)
+        elif not _is_torch(xy) and _is_torch(frame_size):
+            frame_size = frame_size.detach().cpu().numpy()
+        sx, sy, ox, oy = _frame_affine(frame_size, self.input_size, self.resize)
+        return _stack_like(sx, sy, xy), _stack_like(ox, oy, xy)
+
+    def _heatmap_scale(self, xy: ArrayLike) -> ArrayLike:
+        (wi, hi), (wh, hh) = self.input_size, self.heatmap_size
+        return _stack_like(wh / wi, hh / hi, xy)
+
+    def frame_to_input(self, xy: ArrayLike, frame_size: SizeLike) -> ArrayLike:
+        """Original-frame pixels -> model-input pixels.
+
+        Args:
+            xy: ``[..., 2]`` coordinates.
+            frame_size: ``(W, H)``, or ``[..., 2]`` per item (broadcast against ``xy[..., 0]``).
+        """
+        xy = _as_float(xy)
+        scale, offset = self._frame_scale_offset(xy, frame_size)
+        return _forward(xy, scale, offset)
+
+    def input_to_frame(self, xy: ArrayLike, frame_size: SizeLike) -> ArrayLike:
+        """Model-input pixels -> original-frame pixels (inverse of :meth:`frame_to_input`)."""
+        xy = _as_float(xy)
+        scale, offset = self._frame_scale_offset(xy, frame_size)
+        return _backward(xy, scale, offset)
+
+    def input_to_heatmap(self, xy: ArrayLike) -> ArrayLike:
+        """Model-input pixels -> heatmap pixels."""
+        xy = _as_float(xy)
+        return _forward(xy, self._heatmap_scale(xy), 0.0)
+
+    def heatmap_to_input(self, xy: ArrayLike) -> ArrayLike:
+        """Heatmap pixels -> model-input pixels."""
+        xy = _as_float(xy)
+        return _backward(xy, self._heatmap_scale(xy), 0.0)
+
+    def frame_to_heatmap(self, xy: ArrayLike, frame_size: SizeLike) -> ArrayLike:
+        """Original-frame pixels -> heatmap pixels."""
+        return self.input_to_heatmap(self.frame_to_input(xy, frame_size))
+
+    def heatmap_to_frame(self, xy: ArrayLike, frame_size: SizeLike) -> ArrayLike:
+        """Heatmap pixels -> original-frame pixels."""
+        return self.input_to_frame(self.heatmap_to_input(xy), frame_size)
+
+    # ------------------------------------------------------------------ frames
+    def scaled_size(self, frame_size: Sequence[int]) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Where a frame lands in the input: ``((W, H) of the scaled frame, (left, top) pad)``."""
+        sx, sy, ox, oy = _frame_affine(frame_size, self.input_size, self.resize)
+        w, h = int(frame_size[0]), int(frame_size[1])
+        return (round(float(sx) * w), round(float(sy) * h)), (int(ox), int(oy))
+
+    def resize_frame(
+        self, frame: np.ndarray, frame_size: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Resize one RGB frame to the model input (bilinear, antialiased).
+
+        The same kernel as :meth:`resize_frames_torch` (PyTorch's antialiased bilinear, which
+        follows Pillow's), on its fast uint8 CPU path: training and inference see alike pixels.
+
+        Args:
+            frame: ``uint8 [H, W, 3]``.
+            frame_size: ``(W, H)`` of the ORIGINAL frame when ``frame`` was decoded at a reduced
+                scale (JPEG draft mode); the geometry (letterbox rounding) follows the original.
+
+        Returns:
+            ``uint8 [H_in, W_in, 3]``.
+        """
+        h, w = frame.shape[:2]
+        size = (w, h) if frame_size is None else (int(frame_size[0]), int(frame_size[1]))
+        (sw, sh), (left, top) = self.scaled_size(size)
+        if (w, h) != (sw, sh):
+            x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None]
+            # [1, 3, H, W] with channels-last strides: the layout of the fast uint8 kernel
+            x = F.interpolate(x, size=(sh, sw), mode="bilinear", antialias=True)
+            frame = x[0].permute(1, 2, 0).contiguous().numpy()  # [3, H, W] -> [H, W, 3]
+        if (sw, sh) == self.input_size:
+            return frame
+        canvas = np.zeros((self.input_size[1], self.input_size[0], 3), dtype=np.uint8)
+        canvas[top : top + sh, left : left + sw] = frame
+        return canvas
+
+    def resize_frames_torch(
+        self,
+        frames: torch.Tensor,
+        frame_size: Sequence[int] | None = None,
+        as_uint8: bool = False,
+    ) -> torch.Tensor:
+        """Resize a batch of frames to the model input, on the frames' device.
+
+        Args:
+            frames: ``uint8 [N, H, W, 3]`` (channels last, as decoded) or ``[N, 3, H, W]``;
+                float frames are taken to be in ``[0, 1]`` already.
+            frame_size: ``(W, H)`` of the ORIGINAL frames when these were decoded at a reduced
+                scale; None: their own size.
+            as_uint8: return ``uint8`` pixels instead (needs ``uint8`` frames): 4x less memory to
+                move between processes or to a GPU.
+
+        Returns:
+            ``float32 [N, 3, H_in, W_in]`` in ``[0, 1]`` (or ``uint8`` in ``[0, 255]``).
+        """
+        if frames.ndim != 4:
+            raise ValueError(f"expected frames [N, H, W, 3] or [N, 3, H, W], got {frames.shape}")
+        if as_uint8 and frames.dtype != torch.uint8:
+            raise ValueError(f"as_uint8 needs uint8 frames, got {frames.dtype}")
+        if frames.shape[-1] == 3 and frames.shape[1] != 3:
+            frames = frames.permute(0, 3, 1, 2)  # [N, H, W, 3] -> [N, 3, H, W] (a view)
+        h, w = frames.shape[-2:]
+        size = (w, h) if frame_size is None else (int(frame_size[0]), int(frame_size[1]))
+        (sw, sh), (left, top) = self.scaled_size(size)
+        # On the CPU, antialiased bilinear has a fast uint8 path (channels-last memory).
+        fast_uint8 = frames.device.type == "cpu" and frames.dtype == torch.uint8
+        x = frames if fast_uint8 else frames.float()
+        if (w, h) != (sw, sh):
+            x = x.contiguous(memory_format=torch.channels_last) if fast_uint8 else x
+            x = F.interpolate(x, size=(sh, sw), mode="bilinear", antialias=True)
+        if as_uint8:
+            x = x if x.dtype == torch.uint8 else x.round_().clamp_(0, 255).to(torch.uint8)
+        else:
+            # Reorder to [N, 3, H, W] memory while still uint8 (4x less to move than float32).
+            x = x.contiguous().float()
+            if frames.dtype == torch.uint8:
+                x = x.div_(255.0) if x.data_ptr() != frames.data_ptr() else x / 255.0
+        if (sw, sh) != self.input_size:
+            right, bottom = self.input_size[0] - sw - left, self.input_size[1] - sh - top
+            x = F.pad(x, (left, right, top, bottom))
+        return x.contiguous()
+
+    # ------------------------------------------------------------------ encode
+    def encode(
+        self, xy: np.ndarray, visible: np.ndarray, frame_size: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Render target heatmaps: one Gaussian per visible position.
+
+        The Gaussian (standard deviation ``sigma`` heatmap pixels) is centred on the sub-pixel
+        position and scaled so that its largest pixel is exactly 1.0 (losses such as the focal
+        loss need one pixel at 1 per ball); scaling does not move its centre. A centre outside the
+        heatmap is rendered unscaled (only its tail shows). Invisible positions give all zeros.
+
+        Args:
+            xy: ``[..., 2]`` positions in pixels of a frame of ``frame_size``, or in model-input
+                pixels when ``frame_size`` is None. Ignored (may be NaN) where not visible.
+            visible: ``bool [...]``.
+            frame_size: ``(W, H)`` or ``[..., 2]``, or None.
+
+        Returns:
+            ``float32 [..., H_h, W_h]``.
+        """
+        xy = np.asarray(xy, dtype=np.float64)
+        visible = np.asarray(visible, dtype=bool)
+        xy = np.where(visible[..., None], xy, 0.0)
+        if frame_size is None:
+            hxy = self.input_to_heatmap(xy)
+        else:
+            hxy = self.frame_to_heatmap(xy, frame_size)
+        wh, hh = self.heatmap_size
+        two_var = 2.0 * self.sigma**2
+        # Separable: [..., W_h] and [..., H_h] profiles, their outer product is the 2-D Gaussian.
+        gx = np.exp(-((np.arange(wh) - hxy[..., 0:1]) ** 2) / two_var)
+        gy = np.exp(-((np.arange(hh) - hxy[..., 1:2]) ** 2) / two_var)
+        peak = gx.max(axis=-1) * gy.max(axis=-1)
+        inside = (
+            (hxy[..., 0] >= -0.5)
+            & (hxy[..., 0] <= wh - 0.5)
+            & (hxy[..., 1] >= -0.5)
+            & (hxy[..., 1] <= hh - 0.5)
+        )
+        gain = np.where(inside, 1.0 / np.maximum(peak, 1e-300), 1.0) * visible
+        # Profiles in float64, their product in float32 (the big array).
+        profile_x = (gx * gain[..., None]).astype(np.float32)
+        heat = gy.astype(np.float32)[..., :, None] * profile_x[..., None, :]
+        # The peak pixel is exactly 1 in exact arithmetic; make it so after float32 rounding too.
+        np.minimum(heat, 1.0, out=heat)
+        flat = heat.reshape(-1, hh, wh)
+        items = np.flatnonzero((inside & visible).reshape(-1))
+        peak_row = gy.argmax(axis=-1).reshape(-1)[items]
+        peak_col = gx.argmax(axis=-1).reshape(-1)[items]
+        flat[items, peak_row, peak_col] = 1.0
+        return heat
+
+    # ------------------------------------------------------------------ decode
+    def decode(
+        self,
+        logits: torch.Tensor,
+        frame_size: SizeLike | None = None,
+        top_k: int = 5,
+    ) -> Detections:
+        """Find the ball in heatmap logits: batched, on the logits' device.
+
+        Steps: sigmoid; pixels with probability above ``threshold``; their 8-connected blobs; the
+        blob of largest summed probability is the ball, its probability-weighted centroid the
+        position. A blob cut by the heatmap border has a centroid biased towards the inside; along
+        an axis where the blob touches the border, the position is instead the vertex of a
+        parabola through the log-probabilities of three pixels at the blob's peak (exact for a
+        Gaussian blob; the centroid is kept where they are not concave, e.g. a flat plateau).
+
+        Args:
+            logits: ``[..., H_h, W_h]``.
+            frame_size: ``(W, H)`` or per-item ``[..., 2]``: positions in pixels of that frame;
+                None: in model-input pixels.
+            top_k: number of candidate blobs returned (``K >= 1``).
+
+        Returns:
+            :class:`Detections` with leading shape ``logits.shape[:-2]``.
+        """
+        if logits.ndim < 2:
+            raise ValueError(f"logits must be [..., H, W], got shape {tuple(logits.shape)}")
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        lead = logits.shape[:-2]
+        hh, wh = logits.shape[-2:]
+        flat = logits.detach().reshape(-1, hh, wh).float()  # [N, Hh, Wh]
+        stats = _blob_candidates(flat, self.threshold, top_k)
+        hxy = stats.pop("xy")  # [N, K, 2] heatmap pixels
+        if frame_size is None:
+            cxy = self.heatmap_to_input(hxy)
+        else:
+            fs = frame_size
+            if _is_torch(fs) or isinstance(fs, np.ndarray) and fs.ndim > 1:
+                fs = torch.as_tensor(fs, device=flat.device).reshape(-1, 1, 2)  # [N, 1, 2]
+            cxy = self.heatmap_to_frame(hxy, fs)
+        cxy = torch.where(stats["mass"][..., None] > 0, cxy, torch.zeros_like(cxy))
+        k = cxy.shape[1]
+        return Detections(
+            visible=(stats["mass"][:, 0] > 0).reshape(lead),
+            xy=cxy[:, 0].reshape(*lead, 2),
+            score=stats["peak"][:, 0].reshape(lead),
+            candidates_xy=cxy.reshape(*lead, k, 2),
+            candidates_score=stats["peak"].reshape(*lead, k),
+            candidates_mass=stats["mass"].reshape(*lead, k),
+        )
+
+
+# --------------------------------------------------------------------------- blob decoding
+def _max3x3(x: torch.Tensor) -> torch.Tensor:
+    """3x3 maximum filter of ``[N, H, W]`` (zero padding), as two separable 1-D maxima.
+
+    Much faster than ``max_pool2d`` on the CPU; values must be >= 0 for the zero padding.
+    """
+    xp = F.pad(x, (1, 1, 1, 1))
+    rows = torch.maximum(torch.maximum(xp[..., :-2], xp[..., 1:-1]), xp[..., 2:])
+    return torch.maximum(torch.maximum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
+
+
+def label_components(mask: torch.Tensor) -> torch.Tensor:
+    """Label the 8-connected components of boolean masks ``[N, H, W]``, without Python pixel loops.
+
+    Every foreground pixel starts with its own label (its linear index + 1). Each round, labels
+    spread to the 8 neighbours (a 3x3 maximum kept inside the mask), then each pixel takes the
+    label held by the pixel its label names (pointer jumping: long blobs converge in few rounds).
+    At the fixed point every pixel of a component holds the component's largest index + 1.
+
+    Returns:
+        ``int64 [N, H, W]``: 0 on the background, a per-image component id (``1 .. H*W``) elsewhere.
+    """
+    n, h, w = mask.shape
+    if h * w >= 2**24:  # labels are carried in float32: exact integers below 2**24
+        raise ValueError(f"heatmaps of {h}x{w} pixels are too large to label")
+    if not bool(mask.any()):
+        return torch.zeros(mask.shape, dtype=torch.int64, device=mask.device)
+    inside = mask.float()  # multiplying by it is much cheaper than torch.where on the CPU
+    ids = torch.arange(1, h * w + 1, device=mask.device, dtype=torch.float32).view(1, h, w)
+    labels = ids * inside
+    for _ in range(h * w):  # never reached: a component converges in ~log(diameter) rounds
+        grown = (_max3x3(labels) * inside).view(n, h * w)
+        # Label L names pixel L - 1, found at L in the grid shifted by a leading 0 (background).
+        pointed = F.pad(grown, (1, 0)).gather(1, grown.long())
+        grown = torch.maximum(grown, pointed).view(n, h, w)
+        if torch.equal(grown, labels):
+            break
+        labels = grown
+    return labels.long()
+
+
+def _blob_candidates(logits: torch.Tensor, threshold: float, top_k: int) -> dict[str, torch.Tensor]:
+    """The ``top_k`` blobs of largest mass of each heatmap ``[N, H, W]``.
+
+    Returns ``{"xy": [N, K, 2] heatmap px, "mass": [N, K], "peak": [N, K]}`` (zeros where missing).
+    """
+    n, h, w = logits.shape
+    device = logits.device
+    flat_logits = logits.reshape(n, h * w)
+    mask = flat_logits > math.log(threshold / (1.0 - threshold))  # sigmoid(z) > threshold
+    if not bool(mask.any()):  # nothing anywhere (common between rallies): skip the work
+        zeros = torch.zeros(n, top_k, device=device)
+        return {"xy": torch.zeros(n, top_k, 2, device=device), "mass": zeros, "peak": zeros}
+    labels = label_components(mask.view(n, h, w)).view(n, h * w)
+    # Per-blob sums over the foreground pixels only: each blob owns slot image * (H*W+1) + label.
+    image, pixel = mask.nonzero(as_tuple=True)
+    slot = image * (h * w + 1) + labels[image, pixel]
+    prob = torch.sigmoid(flat_logits[image, pixel])
+    px, py = (pixel % w).float(), torch.div(pixel, w, rounding_mode="floor").float()
+
+    def per_blob(values: torch.Tensor, reduce: str = "sum") -> torch.Tensor:  # [N, H*W + 1]
+        out = torch.zeros(n * (h * w + 1), device=device, dtype=values.dtype)
+        return out.scatter_reduce_(0, slot, values, reduce=reduce).view(n, h * w + 1)
+
+    mass, sum_x, sum_y = per_blob(prob), per_blob(prob * px), per_blob(prob * py)
+    # Peak pixel of each blob: amax over (quantised probability, pixel index) packed in an int64.
+    index_bits = max(1, math.ceil(math.log2(h * w)))
+    quantised = torch.round(prob * (2**_PROB_LEVELS_BITS - 1)).long()
+    peak_key = per_blob((quantised << index_bits) | pixel, reduce="amax")
+    touch_x = per_blob(((px == 0) | (px == w - 1)).float(), reduce="amax")
+    touch_y = per_blob(((py == 0) | (py == h - 1)).float(), reduce="amax")
+
+    k = min(top_k, h * w + 1)
+    top_mass, top_slot = mass.topk(k, dim=1)  # [N, K]; missing blobs have mass 0
+    safe_mass = top_mass.clamp(min=1e-12)
+    cx, cy = sum_x.gather(1, top_slot) / safe_mass, sum_y.gather(1, top_slot) / safe_mass
+    key = peak_key.gather(1, top_slot)
+    peak_index = key & ((1 << index_bits) - 1)
+    peak = (key >> index_bits).float() / (2**_PROB_LEVELS_BITS - 1)
+    peak_x = (peak_index % w).float()
+    peak_y = torch.div(peak_index, w, rounding_mode="floor").float()
+    fit_x, fits_x = _parabola_vertex(flat_logits, peak_x, peak_y, w, h, axis=0)
+    fit_y, fits_y = _parabola_vertex(flat_logits, peak_x, peak_y, w, h, axis=1)
+    cx = torch.where((touch_x.gather(1, top_slot) > 0) & fits_x, fit_x, cx)
+    cy = torch.where((touch_y.gather(1, top_slot) > 0) & fits_y, fit_y, cy)
+    present = top_mass > 0
+    if k < top_k:  # fewer pixels than requested candidates: pad with missing ones
+        pad = (0, top_k - k)
+        cx, cy, top_mass, peak = (
+            F.pad(cx, pad),
+            F.pad(cy, pad),
+            F.pad(top_mass, pad),
+            F.pad(peak, pad),
+        )
+        present = F.pad(present, pad)
+    zero = torch.zeros_like(cx)
+    return {
+        "xy": torch.stack([torch.where(present, cx, zero), torch.where(present, cy, zero)], -1),
+        "mass": torch.where(present, top_mass, zero),
+        "peak": torch.where(present, peak, zero),
+    }
+
+
+def _parabola_vertex(
+    flat_logits: torch.Tensor, px: torch.Tensor, py: torch.Tensor, w: int, h: int, axis: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sub-pixel peak along one axis: vertex of the parabola through 3 log-probabilities.
+
+    The three pixels are the peak ``(px, py)`` and its two neighbours along ``axis`` (0: x, 1: y),
+    shifted inwards at the border. The vertex is kept within one pixel of the peak.
+
+    Returns:
+        The vertex, and where it is valid (False where the samples are not concave, e.g. a flat
+        plateau, or the axis is shorter than 3 pixels).
+    """
+    size = w if axis == 0 else h
+    peak = px if axis == 0 else py
+    if size < 3:
+        return peak, torch.zeros_like(peak, dtype=torch.bool)
+    centre = peak.clamp(1, size - 2)
+    samples = []
+    for step in (-1.0, 0.0, 1.0):
+        x, y = (centre + step, py) if axis == 0 else (px, centre + step)
+        samples.append(F.logsigmoid(flat_logits.gather(1, (y * w + x).long())))
+    before, middle, after = samples
+    curvature = before - 2.0 * middle + after
+    concave = curvature < -1e-9
+    offset = 0.5 * (before - after) / torch.where(concave, curvature, -torch.ones_like(curvature))
+    vertex = (centre + offset).clamp(peak - 1.0, peak + 1.0).clamp(-0.5, size - 0.5)
+    return vertex, concave
