@@ -113,8 +113,10 @@ def test_two_processes_match_one_with_the_same_global_batch(tiny_data, tiny_dino
     # one run folder, written by the main process only
     assert len(list((tmp_path / "two").glob("config.yaml"))) == 1
     a, b = _weights(tmp_path / "one"), _weights(tmp_path / "two")
+    # AdamW divides by sqrt(v): on near-zero gradients it turns the summation-order noise of the
+    # all-reduce into ~1e-5 differences; a wrong split of the batch moves weights by ~1e-3.
     for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5, msg=key)
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-4, msg=key)
     val_rows = [
         r for r in (tmp_path / "two" / "metrics.csv").read_text().splitlines() if ",val," in r
     ]

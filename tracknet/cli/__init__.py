@@ -8,13 +8,16 @@ subcommand's module is imported, so ``tracknet --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
 import traceback
 
 from tracknet import __version__
 from tracknet.errors import UserError
+from tracknet.utils import storage_error
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("tracknet.cli.demo", "synthesise data, train, evaluate and predict, end to end"),
@@ -37,10 +40,34 @@ def build_parser(chosen: str | None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, summary) in COMMANDS.items():
         p = sub.add_parser(name, help=summary, description=summary)
-        p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+        # SUPPRESS: the subcommand's default must not undo a --debug given before the command
+        p.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+        )
         if name == chosen:
             importlib.import_module(module).configure(p)
     return parser
+
+
+def _close_progress_bars() -> None:
+    """End any progress bar left open by the error, so the message starts on its own line."""
+    tqdm_module = sys.modules.get("tqdm")
+    if tqdm_module is None:
+        return
+    for bar in list(getattr(tqdm_module.tqdm, "_instances", ())):
+        with contextlib.suppress(Exception):
+            bar.close()
+
+
+def _user_error(args: argparse.Namespace, exc: BaseException) -> int:
+    """One line on stderr (the traceback too with --debug); exit status 2."""
+    _close_progress_bars()
+    if args.debug:
+        traceback.print_exc()
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    message = "; ".join(lines)  # always exactly one line
+    print(f"tracknet {args.command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,14 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # under torchrun / accelerate launch only rank 0 speaks; the others report problems only
+    rank = int(os.environ.get("RANK", "0") or 0)
+    logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format="%(message)s")
     try:
         return int(args.run(args) or 0)
     except UserError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"tracknet {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _user_error(args, exc)
+    except OSError as exc:
+        # Disk full, read-only, a file in the way... raised where no clearer message was made.
+        error = storage_error(exc, action="use")
+        if error is exc:
+            raise
+        return _user_error(args, error)
     except KeyboardInterrupt:
         print(f"tracknet {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -22,5 +23,6 @@ def run(args: argparse.Namespace) -> int:
     if args.config and args.resume:
         raise UserError("give either --config or --resume (a resumed run keeps its own config)")
     run_dir = train(args.config, args.overrides, resume=args.resume)
-    print(f"run folder: {run_dir}")
+    if int(os.environ.get("RANK", "0") or 0) == 0:
+        print(f"run folder: {run_dir}")
     return 0

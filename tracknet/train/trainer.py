@@ -120,6 +120,8 @@ class Trainer:
         self.run_dir = Path(resume) if resume else Path(cfg.run.dir)
         device_type = "cuda" if torch.cuda.is_available() else "cpu"
         self.acc = Accelerator(
+            # cpu=True is what makes Accelerate set up gloo DDP under torchrun on CPU-only hosts
+            cpu=device_type == "cpu",
             mixed_precision=_precision(cfg, device_type),
             gradient_accumulation_steps=cfg.train.grad_accum,
         )
@@ -174,6 +176,9 @@ class Trainer:
             persistent_workers=workers > 0,
             pin_memory=self.acc.device.type == "cuda",
             prefetch_factor=4 if workers > 0 else None,
+            # its own generator: creating the iterator must not draw from the global torch RNG,
+            # which the model uses in train mode (DINOv3's RoPE jitter) and a resume restores
+            generator=torch.Generator().manual_seed(cfg.train.seed),
         )
         if self.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)

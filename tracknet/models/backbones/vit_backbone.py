@@ -116,7 +116,9 @@ class ViTBackbone(nn.Module):
         hf = self.model.config
         model_patch = int(getattr(hf, "patch_size", config.patch_size))
         if model_patch != config.patch_size:
-            raise ValueError(
+            from tracknet.config import ConfigError
+
+            raise ConfigError(
                 f"patch_size={config.patch_size} does not match the model "
                 f"'{config.pretrained_model_name}', whose patch size is {model_patch}; "
                 f"set patch_size={model_patch}"
@@ -131,6 +133,12 @@ class ViTBackbone(nn.Module):
         if config.freeze:
             self.model.requires_grad_(False)
             self.model.eval()
+        else:
+            # the mask token is used only for masked-image pre-training: never reached here, and an
+            # unused trainable parameter would stall DistributedDataParallel
+            mask_token = getattr(getattr(self.model, "embeddings", None), "mask_token", None)
+            if isinstance(mask_token, torch.nn.Parameter):
+                mask_token.requires_grad_(False)
 
     @property
     def frozen(self) -> bool:
