@@ -1320,7 +1320,9 @@ def clip_destination(
 
 def ball_csv_path(video: Path) -> Path:
     """The label CSV beside a video, as each layout expects it."""
-    if video.parent.name == "video":  # shuttlecock: match/csv/<rally>_ball.csv
+    parent = video.parent
+    if parent.name == "video" and parent.parent.name.startswith("match"):
+        # shuttlecock: matchN/csv/<rally>_ball.csv
         return video.parent.parent / "csv" / f"{video.stem}_ball.csv"
     return video.with_name(f"{video.stem}_ball.csv")
 

@@ -3,43 +3,125 @@
 A checkpoint is scored through the same streaming predictor (and tracker) that ``tracknet
 predict`` uses, over every frame of every clip of the split, so the numbers are those a user gets.
 Only labelled frames are scored (rows a reader skipped as malformed are not).
+
+Results are the dict of :func:`tracknet.eval.metrics.evaluate_clips` (``overall``, ``clips``,
+``settings``) with the overall scores also at the top level (``tp, tn, fp1, fp2, fn, frames,
+accuracy, precision, recall, f1, rmse``), so ``result["f1"]`` is the F1 of the whole set.
+:func:`write_report` writes, into an output folder:
+
+- ``metrics.json``: that dict;
+- ``metrics.txt``: the fixed-width table (one row per clip, then overall);
+- ``clips.csv``: the same table as CSV (one row per clip, then ``overall``);
+- ``trajectories/<clip>.png``: predicted against true x and y over time, one per clip.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tracknet.config import Config
+from tracknet.errors import DataError, UserError
 from tracknet.utils import atomic_write_text
 
 log = logging.getLogger("tracknet.eval")
 
+TABLE_COLUMNS = (
+    "frames",
+    "tp",
+    "tn",
+    "fp1",
+    "fp2",
+    "fn",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "rmse",
+)
 
-def _clip_frames(clip):
-    """``(index, rgb or None)`` for every frame of a clip (images or a video)."""
-    from tracknet.infer.pipeline import FrameSource
 
-    return FrameSource(clip.source)
+@dataclass
+class ClipTrack:
+    """Predictions and truth of the labelled frames of one clip, original-frame pixels."""
+
+    frames: np.ndarray  # [N] frame numbers
+    pred_visible: np.ndarray  # [N] bool
+    pred_xy: np.ndarray  # [N, 2]
+    gt_visible: np.ndarray  # [N] bool
+    gt_xy: np.ndarray  # [N, 2]
+    frame_size: tuple[int, int] | None  # (W, H)
+
+
+def _with_totals(result: dict[str, Any]) -> dict[str, Any]:
+    """The overall scores copied to the top level of ``result``."""
+    return {**result["overall"], **result}
+
+
+def _score(
+    tracks: dict[str, ClipTrack],
+    tolerance_px: float,
+    tolerance_space: str,
+    input_size: tuple[int, int] | None,
+    to_input: Callable | None,
+) -> dict[str, Any]:
+    from tracknet.eval.metrics import evaluate_clips
+
+    try:
+        result = evaluate_clips(
+            {
+                name: (t.pred_visible, t.pred_xy, t.gt_visible, t.gt_xy, t.frame_size)
+                for name, t in tracks.items()
+            },
+            tolerance_px=tolerance_px,
+            tolerance_space=tolerance_space,
+            input_size=input_size,
+            to_input=to_input,
+        )
+    except ValueError as exc:  # e.g. input-space tolerance without the sizes it needs
+        raise UserError(str(exc)) from exc
+    return _with_totals(result)
 
 
 def evaluate_checkpoint(
-    model, cfg: Config, split: str = "test", out_dir: str | Path | None = None, progress=True
+    model,
+    cfg: Config,
+    split: str = "test",
+    out_dir: str | Path | None = None,
+    progress=True,
 ) -> dict[str, Any]:
-    """Predict every clip of ``split`` and score it; writes metrics, table and plots to ``out_dir``."""
+    """Predict every clip of ``split`` and score it; writes the report to ``out_dir``.
+
+    Args:
+        model: the trained model (see :class:`tracknet.infer.predictor.Predictor`).
+        cfg: the run's configuration (data root, split, codec, tolerance, predict settings).
+        split: ``train``, ``val`` or ``test``.
+        out_dir: where :func:`write_report` writes; None writes nothing.
+        progress: show a progress bar over the clips.
+
+    Raises:
+        UserError: an unknown or empty split, or a dataset that cannot be read.
+    """
     from tqdm.auto import tqdm
 
     from tracknet.data.codec import HeatmapCodec
     from tracknet.data.formats import is_visible, load_clips
-    from tracknet.data.splits import split_clips
-    from tracknet.eval.metrics import evaluate_clips
-    from tracknet.infer.pipeline import build_track
+    from tracknet.data.splits import SPLITS, split_clips
+    from tracknet.infer.pipeline import FrameSource, TrackBuilder
     from tracknet.infer.predictor import Predictor
 
+    if split not in SPLITS:
+        raise UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    if not cfg.data.root:
+        raise UserError("the run's configuration names no dataset; pass data.root=FOLDER")
     codec = HeatmapCodec.from_config(cfg)
     clips = load_clips(
         cfg.data.root,
@@ -48,63 +130,138 @@ def evaluate_checkpoint(
         visible_codes=tuple(cfg.data.visible_codes),
     )
     chosen = split_clips(clips, cfg.data.split)[split]
+    if not chosen:
+        raise DataError(f"the {split} split of {cfg.data.root} holds no clip (see data.split)")
     predictor = Predictor(model, codec, cfg.predict)
-    per_clip: dict[str, tuple] = {}
-    tracks = {}
+    tracks: dict[str, ClipTrack] = {}
     for clip in tqdm(chosen, desc=f"eval {split}", disable=not progress, dynamic_ncols=True):
-        source = _clip_frames(clip)
-        preds = list(predictor.run(iter(source), tuple(clip.frame_size)))
-        track = build_track(preds, cfg.predict)
+        builder = TrackBuilder(cfg.predict)
+        for pred in predictor.run(iter(FrameSource(clip.source)), tuple(clip.frame_size)):
+            builder.add(pred)
+        track = builder.finish()
         row_of = {int(f): i for i, f in enumerate(track.frame)}
         labels = clip.labels
-        rows = np.array([row_of.get(int(f), -1) for f in labels.frame])
+        rows = np.array([row_of.get(int(f), -1) for f in labels.frame], dtype=np.int64)
         keep = rows >= 0
         rows = rows[keep]
-        gt_visible = is_visible(labels.visibility[keep], cfg.data.visible_codes)
-        gt_xy = np.stack([labels.x[keep], labels.y[keep]], axis=1).astype(np.float64)
-        per_clip[clip.name] = (
-            track.visible[rows],
-            track.xy[rows],
-            gt_visible,
-            gt_xy,
-            tuple(clip.frame_size),
+        tracks[clip.name] = ClipTrack(
+            frames=labels.frame[keep],
+            pred_visible=track.visible[rows],
+            pred_xy=track.xy[rows],
+            gt_visible=is_visible(labels.visibility[keep], cfg.data.visible_codes),
+            gt_xy=np.stack([labels.x[keep], labels.y[keep]], axis=1).astype(np.float64),
+            frame_size=tuple(clip.frame_size),
         )
-        tracks[clip.name] = (
-            labels.frame[keep],
-            track.visible[rows],
-            track.xy[rows],
-            gt_visible,
-            gt_xy,
-        )
-    result = evaluate_clips(
-        per_clip,
-        tolerance_px=cfg.eval.tolerance_px,
-        tolerance_space=cfg.eval.tolerance_space,
-        input_size=tuple(cfg.model.input_size),
-        to_input=codec.frame_to_input,
+    result = _score(
+        tracks,
+        cfg.eval.tolerance_px,
+        cfg.eval.tolerance_space,
+        tuple(cfg.model.input_size),
+        codec.frame_to_input,
     )
-    result["settings"].update({"split": split, "data_root": cfg.data.root, "clips": len(chosen)})
+    result["settings"].update(
+        {"split": split, "data_root": str(cfg.data.root), "clips": len(chosen)}
+    )
     if out_dir is not None:
-        write_report(result, out_dir, tracks)
+        write_report(result, out_dir, tracks, to_input=codec.frame_to_input)
     return result
 
 
-def write_report(result: dict[str, Any], out_dir: str | Path, tracks: dict | None = None) -> None:
-    """``metrics.json``, ``metrics.txt`` (the table) and ``trajectories/<clip>.png``."""
-    from tracknet.eval.metrics import format_table
+def clips_csv(result: dict[str, Any]) -> str:
+    """The per-clip table as CSV: ``clip, frames, tp, ..., rmse``, then an ``overall`` row."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["clip", *TABLE_COLUMNS])
+    rows = [*result.get("clips", {}).items(), ("overall", result["overall"])]
+    for name, scores in rows:
+        cells = []
+        for key in TABLE_COLUMNS:
+            value = scores.get(key)
+            cells.append(
+                "" if value is None else f"{value:.6g}" if isinstance(value, float) else value
+            )
+        writer.writerow([name, *cells])
+    return buf.getvalue()
+
+
+def write_report(
+    result: dict[str, Any],
+    out_dir: str | Path,
+    tracks: dict[str, ClipTrack] | None = None,
+    to_input: Callable | None = None,
+) -> None:
+    """Write ``metrics.json``, ``metrics.txt``, ``clips.csv`` and ``trajectories/<clip>.png``.
+
+    Args:
+        result: what :func:`evaluate_checkpoint` or :func:`evaluate_csv` returned.
+        out_dir: the folder (created).
+        tracks: the per-clip predictions and truth, for the trajectory plots (none without).
+        to_input: the frame -> input map the scores used (to mark FP1 on the plots).
+    """
+    from tracknet.eval.metrics import classify_frames, format_table
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2))
+    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
     atomic_write_text(out / "metrics.txt", format_table(result) + "\n")
-    if tracks:
-        from tracknet.eval.plots import plot_trajectory
+    atomic_write_text(out / "clips.csv", clips_csv(result))
+    if not tracks:
+        return
+    from tracknet.eval.plots import plot_trajectory
 
-        for name, (frames, pv, pxy, gv, gxy) in tracks.items():
-            safe = name.replace("/", "__")
-            plot_trajectory(
-                frames, pv, pxy, gv, gxy, out / "trajectories" / f"{safe}.png", title=name
-            )
+    settings = result.get("settings", {})
+    for name, t in tracks.items():
+        outcomes = classify_frames(
+            t.pred_visible,
+            t.pred_xy,
+            t.gt_visible,
+            t.gt_xy,
+            tolerance_px=settings.get("tolerance_px", 4.0),
+            tolerance_space=settings.get("tolerance_space", "original"),
+            frame_size=t.frame_size,
+            input_size=settings.get("input_size"),
+            to_input=to_input,
+        )
+        safe = name.replace("/", "__").replace("\\", "__")
+        plot_trajectory(
+            t.frames,
+            t.pred_visible,
+            t.pred_xy,
+            t.gt_visible,
+            t.gt_xy,
+            out / "trajectories" / f"{safe}.png",
+            title=name,
+            outcomes=outcomes,
+        )
+
+
+# --------------------------------------------------------------------------- any tool's CSV
+def label_frame_size(gt_path: str | Path) -> tuple[int, int] | None:
+    """``(W, H)`` of the frames a label file describes, when they lie beside it.
+
+    A tennis ``Label.csv`` sits in its image folder; a ball CSV ``X.csv`` or ``X_ball.csv`` may
+    have its video ``X.mp4`` (``.avi``, ``.mov``, ``.mkv``) beside it. None when nothing is found.
+    """
+    from PIL import Image
+
+    gt = Path(gt_path)
+    folder = gt.parent
+    stem = gt.stem[: -len("_ball")] if gt.stem.endswith("_ball") else gt.stem
+    for suffix in (".mp4", ".avi", ".mov", ".mkv"):
+        video = folder / f"{stem}{suffix}"
+        if video.is_file():
+            from tracknet.io.video import probe_video
+
+            info = probe_video(video)
+            return info.width, info.height
+    for pattern in ("*.jpg", "*.jpeg", "*.png"):
+        for image in sorted(folder.glob(pattern))[:3]:
+            try:
+                with Image.open(image) as im:
+                    return im.size
+            except OSError:
+                continue
+    return None
 
 
 def evaluate_csv(
@@ -115,35 +272,81 @@ def evaluate_csv(
     frame_size: tuple[int, int] | None = None,
     input_size: tuple[int, int] | None = None,
     visible_codes=(1, 2),
+    to_input: Callable | None = None,
+    out_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Score a ``Frame,Visibility,X,Y`` prediction CSV against a label file of any format.
 
     Frames are matched by number; a labelled frame missing from the predictions counts as
-    predicted not visible.
+    predicted not visible. Frames predicted but not labelled are not scored.
+
+    Args:
+        pred_csv: the predictions (any tool's ball CSV).
+        gt_path: a ball CSV or a tennis ``Label.csv`` (frames numbered by file-name order).
+        tolerance_px, tolerance_space: see :func:`tracknet.eval.metrics.classify_frames`.
+        frame_size: ``(W, H)`` of the original frames, needed by ``"input"``; None: looked for
+            beside ``gt_path`` (:func:`label_frame_size`).
+        input_size: ``(W, H)`` of the model input grid for ``"input"``.
+        visible_codes: label visibility codes that count as a visible ball.
+        to_input: a custom frame -> input map (a checkpoint's codec, e.g. letterbox).
+        out_dir: also write the report (with one trajectory plot) there.
+
+    Raises:
+        UserError: an unreadable file, or ``"input"`` without the sizes it needs.
     """
     from tracknet.data.formats import is_visible
-    from tracknet.eval.metrics import evaluate_clips
     from tracknet.io.labels import read_any_labels, read_ball_csv
 
     pred = read_ball_csv(pred_csv)
     gt = read_any_labels(gt_path)
+    if len(gt) == 0:
+        raise DataError(f"{gt_path}: holds no usable label row")
+    if tolerance_space == "input":
+        if input_size is None and to_input is None:
+            raise UserError(
+                "--tolerance-space input needs the model input size: --input-size WxH "
+                "(or --checkpoint RUN_DIR)"
+            )
+        if frame_size is None:
+            frame_size = label_frame_size(gt_path)
+        if frame_size is None:
+            raise UserError(
+                f"--tolerance-space input needs the original frame size: no video or images "
+                f"beside {gt_path}; pass --frame-size WxH"
+            )
     row_of = {int(f): i for i, f in enumerate(pred.frame)}
-    rows = np.array([row_of.get(int(f), -1) for f in gt.frame])
+    rows = np.array([row_of.get(int(f), -1) for f in gt.frame], dtype=np.int64)
     found = rows >= 0
     pv = np.zeros(len(gt), dtype=bool)
     pxy = np.zeros((len(gt), 2))
     pv[found] = pred.visibility[rows[found]] > 0
     pxy[found, 0], pxy[found, 1] = pred.x[rows[found]], pred.y[rows[found]]
-    gv = is_visible(gt.visibility, visible_codes)
-    gxy = np.stack([gt.x, gt.y], axis=1).astype(np.float64)
     name = Path(pred_csv).stem
-    result = evaluate_clips(
-        {name: (pv, pxy, gv, gxy, frame_size)},
-        tolerance_px=tolerance_px,
-        tolerance_space=tolerance_space,
-        input_size=input_size,
-    )
+    tracks = {
+        name: ClipTrack(
+            frames=gt.frame,
+            pred_visible=pv,
+            pred_xy=pxy,
+            gt_visible=is_visible(gt.visibility, visible_codes),
+            gt_xy=np.stack([gt.x, gt.y], axis=1).astype(np.float64),
+            frame_size=tuple(frame_size) if frame_size is not None else None,
+        )
+    }
+    result = _score(tracks, tolerance_px, tolerance_space, input_size, to_input)
     result["settings"].update(
-        {"pred": str(pred_csv), "gt": str(gt_path), "missing_prediction_rows": int((~found).sum())}
+        {
+            "pred": str(pred_csv),
+            "gt": str(gt_path),
+            "frame_size": list(frame_size) if frame_size is not None else None,
+            "missing_prediction_rows": int((~found).sum()),
+        }
     )
+    if int((~found).sum()):
+        log.warning(
+            "%s: %d labelled frame(s) have no prediction row; scored as 'no ball'",
+            pred_csv,
+            int((~found).sum()),
+        )
+    if out_dir is not None:
+        write_report(result, out_dir, tracks, to_input=to_input)
     return result

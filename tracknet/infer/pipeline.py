@@ -10,7 +10,13 @@ Outputs, in ``out_dir``:
 - ``<stem>_overlay.mp4`` (``overlay=True``): H.264, same size and fps, the ball ringed with a
   fading trail; drawn in a second pass over the video, so memory stays flat.
 
-Every file is written to a temporary name and renamed when complete.
+Every file is written to a temporary name and renamed when complete, so a failure (or Ctrl-C)
+leaves no half-written output and an older file of the same name untouched.
+
+Memory does not grow with the video's length: frames stream through the predictor (which holds
+``batch_size + T`` of them), each prediction is tracked online at once and reduced to about a
+hundred bytes (:class:`TrackBuilder`), and the overlay re-reads the video in a second pass. A frame
+that cannot be decoded gets a visibility-0 row; their number is reported in one warning.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +34,13 @@ import numpy as np
 from tracknet.config import PredictConfig
 from tracknet.errors import DataError
 from tracknet.infer.predictor import FramePrediction, Predictor
-from tracknet.io.labels import TrackLabels, write_ball_csv
+from tracknet.io.labels import TrackLabels, natural_key, write_ball_csv
 from tracknet.utils import atomic_write_text
 
 log = logging.getLogger("tracknet.predict")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+IMAGE_FOLDER_FPS = 30.0  # the frame rate of an image folder's overlay video
 
 
 @dataclass
@@ -48,7 +55,10 @@ class Track:
     visible: np.ndarray  # [N] bool, after tracking (and smoothing)
     xy: np.ndarray  # [N, 2]
     interpolated: np.ndarray  # [N] bool
-    candidates: list[str]  # [N] "x:y:score;..." for the details CSV
+    candidates: np.ndarray  # [N, K, 3] float32 (x, y, score) of the codec's blobs, score 0 = none
+
+    def __len__(self) -> int:
+        return len(self.frame)
 
 
 @dataclass
@@ -68,6 +78,19 @@ class PredictResult:
 
 
 # --------------------------------------------------------------------------- sources
+def _first_image_size(folder: Path, images: list[Path]) -> tuple[int, int]:
+    """``(W, H)`` of the first image that opens (a corrupt first frame is only a bad frame)."""
+    from PIL import Image
+
+    for p in images:
+        try:
+            with Image.open(p) as im:
+                return im.size
+        except (OSError, SyntaxError, ValueError):
+            continue
+    raise DataError(f"{folder}: none of its {len(images)} images can be read")
+
+
 class FrameSource:
     """Frames of a video file or an image folder, with undecodable frames as ``None``."""
 
@@ -84,17 +107,21 @@ class FrameSource:
             self.images = (
                 listed
                 if listed is not None
-                else sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+                else sorted(
+                    (
+                        p
+                        for p in self.path.iterdir()
+                        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+                    ),
+                    key=lambda p: natural_key(p.name),  # 2.jpg before 10.jpg, as the labels
+                )
             )
             if not self.images:
                 raise DataError(
                     f"{self.path}: the folder holds no images ({sorted(IMAGE_SUFFIXES)})"
                 )
-            from PIL import Image
-
-            with Image.open(self.images[0]) as im:
-                self.size = im.size
-            self.fps, self.count = 30.0, len(self.images)
+            self.size = _first_image_size(self.path, self.images)
+            self.fps, self.count = IMAGE_FOLDER_FPS, len(self.images)
         else:
             from tracknet.io.video import probe_video
 
@@ -126,7 +153,7 @@ class FrameSource:
         from tracknet.io.video import VideoReader
 
         expected = 0
-        with VideoReader(self.path) as reader:
+        with VideoReader(self.path, warn=False) as reader:  # the caller counts the bad frames
             for index, frame in reader:
                 while expected < index:  # frames the decoder dropped
                     self.undecodable += 1
@@ -141,45 +168,118 @@ class FrameSource:
 
 
 # --------------------------------------------------------------------------- tracking
-def build_track(preds: list[FramePrediction], cfg: PredictConfig) -> Track:
-    from tracknet.infer.tracker import OnlineTracker, smooth_track
+class _Columns:
+    """Growable numpy columns: a few bytes per frame, so memory stays flat for any video."""
 
-    n = len(preds)
-    raw_visible = np.array([p.visible for p in preds], dtype=bool)
-    raw_xy = np.array([[p.x, p.y] for p in preds], dtype=np.float64).reshape(n, 2)
-    score = np.array([p.score for p in preds], dtype=np.float64)
-    if cfg.track:
-        tracker = OnlineTracker(gate_px=cfg.gate_px)
-        visible = np.zeros(n, dtype=bool)
-        xy = np.zeros((n, 2))
-        for i, p in enumerate(preds):
-            v, pos, s = tracker.update(p.candidates_xy, p.candidates_score)
-            visible[i], xy[i], score[i] = bool(v) and p.ok, pos, s if v else score[i]
-    else:
-        visible, xy = raw_visible.copy(), raw_xy.copy()
-    interpolated = np.zeros(n, dtype=bool)
-    if cfg.smooth:
-        visible, xy, interpolated = smooth_track(visible, xy, max_gap=cfg.max_gap)
-    xy = np.where(visible[:, None], xy, 0.0)
-    candidates = [
-        ";".join(
-            f"{c[0]:.1f}:{c[1]:.1f}:{s:.3f}"
-            for c, s in zip(p.candidates_xy, p.candidates_score, strict=True)
-            if s > 0
+    def __init__(self, specs: dict[str, tuple[tuple[int, ...], type]], capacity: int = 1024):
+        self.n = 0
+        self.data = {k: np.zeros((capacity, *shape), dtype) for k, (shape, dtype) in specs.items()}
+
+    def append(self, **values) -> None:
+        capacity = len(next(iter(self.data.values())))
+        if self.n == capacity:
+            for key, arr in self.data.items():
+                grown = np.zeros((2 * capacity, *arr.shape[1:]), arr.dtype)
+                grown[:capacity] = arr
+                self.data[key] = grown
+        for key, value in values.items():
+            self.data[key][self.n] = value
+        self.n += 1
+
+    def view(self, key: str) -> np.ndarray:
+        return self.data[key][: self.n]
+
+
+class TrackBuilder:
+    """Collects the predictions of one video and tracks them online, frame by frame.
+
+    Each frame is reduced at once to a few numbers (its raw detection, its top-k candidates and
+    the tracker's choice), so the memory held grows by about a hundred bytes per frame, never by
+    frames or heatmaps. :meth:`finish` applies the optional offline smoothing.
+    """
+
+    def __init__(self, cfg: PredictConfig):
+        from tracknet.infer.tracker import OnlineTracker
+
+        self.cfg = cfg
+        self.tracker = OnlineTracker(gate_px=cfg.gate_px) if cfg.track else None
+        k = max(1, int(cfg.top_k))
+        self._cols = _Columns(
+            {
+                "frame": ((), np.int64),
+                "ok": ((), np.bool_),
+                "raw_visible": ((), np.bool_),
+                "raw_xy": ((2,), np.float64),
+                "score": ((), np.float64),
+                "visible": ((), np.bool_),
+                "xy": ((2,), np.float64),
+                "candidates": ((k, 3), np.float32),
+            }
         )
-        for p in preds
-    ]
-    return Track(
-        frame=np.array([p.index for p in preds], dtype=np.int64),
-        ok=np.array([p.ok for p in preds], dtype=bool),
-        raw_visible=raw_visible,
-        raw_xy=raw_xy,
-        score=score,
-        visible=visible,
-        xy=xy,
-        interpolated=np.asarray(interpolated, dtype=bool),
-        candidates=candidates,
-    )
+        self._k = k
+
+    def __len__(self) -> int:
+        return self._cols.n
+
+    def add(self, p: FramePrediction) -> None:
+        cand_xy = np.asarray(p.candidates_xy, dtype=np.float64).reshape(-1, 2)
+        cand_score = np.asarray(p.candidates_score, dtype=np.float64).reshape(-1)
+        if not p.ok:
+            cand_score = np.zeros_like(cand_score)
+        if self.tracker is not None:
+            v, pos, s = self.tracker.update(cand_xy, cand_score)
+            visible, xy = bool(v) and p.ok, pos
+            score = s if visible else p.score
+        else:
+            visible, xy, score = bool(p.visible) and p.ok, (p.x, p.y), p.score
+        cands = np.zeros((self._k, 3), np.float32)
+        m = min(self._k, len(cand_score))
+        cands[:m, :2], cands[:m, 2] = cand_xy[:m], cand_score[:m]
+        self._cols.append(
+            frame=p.index,
+            ok=p.ok,
+            raw_visible=bool(p.visible) and p.ok,
+            raw_xy=(p.x, p.y),
+            score=score,
+            visible=visible,
+            xy=np.nan_to_num(np.asarray(xy, dtype=np.float64)),
+            candidates=cands,
+        )
+
+    def finish(self) -> Track:
+        from tracknet.infer.tracker import smooth_track
+
+        col = self._cols.view
+        visible, xy = col("visible").copy(), col("xy").copy()
+        interpolated = np.zeros(len(visible), dtype=bool)
+        if self.cfg.smooth:
+            visible, xy, interpolated = smooth_track(visible, xy, max_gap=self.cfg.max_gap)
+        xy = np.where(visible[:, None], np.nan_to_num(xy), 0.0)
+        raw_visible = col("raw_visible").copy()
+        return Track(
+            frame=col("frame").copy(),
+            ok=col("ok").copy(),
+            raw_visible=raw_visible,
+            raw_xy=np.where(raw_visible[:, None], col("raw_xy"), 0.0),
+            score=col("score").copy(),
+            visible=np.asarray(visible, dtype=bool),
+            xy=xy,
+            interpolated=np.asarray(interpolated, dtype=bool),
+            candidates=col("candidates").copy(),
+        )
+
+
+def build_track(preds: Iterable[FramePrediction], cfg: PredictConfig) -> Track:
+    """Track (and, with ``cfg.smooth``, smooth) a stream of raw predictions."""
+    builder = TrackBuilder(cfg)
+    for p in preds:
+        builder.add(p)
+    return builder.finish()
+
+
+def _format_candidates(cands: np.ndarray) -> str:
+    """``x:y:score;...`` of the real candidates (score > 0) of one frame."""
+    return ";".join(f"{x:.1f}:{y:.1f}:{s:.3f}" for x, y, s in cands if s > 0)
 
 
 def write_details_csv(path: Path, track: Track) -> None:
@@ -213,7 +313,7 @@ def write_details_csv(path: Path, track: Track) -> None:
                 int(track.raw_visible[i]),
                 f"{track.raw_xy[i, 0]:.2f}",
                 f"{track.raw_xy[i, 1]:.2f}",
-                track.candidates[i],
+                _format_candidates(track.candidates[i]),
             ]
         )
     atomic_write_text(path, buf.getvalue())
@@ -224,17 +324,19 @@ def write_overlay(source: FrameSource, track: Track, path: Path, trail: int) -> 
     from tracknet.io.video import VideoWriter
 
     draw = TrailOverlay(trail=trail)
-    rows = {int(f): i for i, f in enumerate(track.frame)}
+    order = np.argsort(track.frame, kind="stable")  # rows by frame number (already sorted)
+    frames = track.frame[order]
     with VideoWriter(path, fps=source.fps, size=source.size) as writer:
         last = None
         for index, frame in source:
             if frame is None:  # keep the timeline: repeat the last picture
                 frame = last if last is not None else np.zeros((*source.size[::-1], 3), np.uint8)
             last = frame
-            i = rows.get(int(index))
-            if i is None:
+            at = int(np.searchsorted(frames, index))
+            if at >= len(frames) or frames[at] != index:
                 writer.write(frame)
                 continue
+            i = int(order[at])
             writer.write(
                 draw(
                     frame,
@@ -249,63 +351,80 @@ def write_overlay(source: FrameSource, track: Track, path: Path, trail: int) -> 
 # --------------------------------------------------------------------------- entry point
 def predict_source(
     predictor: Predictor,
-    path: str | Path,
+    path: str | Path | list[Path],
     out_dir: str | Path,
     overlay: bool = False,
     details: bool = False,
     progress: bool = True,
+    name: str | None = None,
 ) -> PredictResult:
-    """Predict one video or image folder and write its outputs into ``out_dir``."""
+    """Predict one video or image folder and write its outputs into ``out_dir``.
+
+    Args:
+        predictor: the model, codec and settings (``predictor.cfg``: tracking, smoothing, trail).
+        path: a video file, an image folder, or a list of image files in frame order.
+        out_dir: the output folder (created).
+        overlay: also write ``<name>_overlay.mp4``.
+        details: also write ``<name>_details.csv``.
+        progress: show a progress bar (frames/s) on stderr.
+        name: the stem of the output files; default the video's stem or the folder's name.
+
+    Raises:
+        DataError: the input cannot be opened, or none of its frames can be decoded.
+    """
     from tqdm.auto import tqdm
 
     from tracknet.infer.predictor import _threaded
 
     source = FrameSource(path)
+    stem = name or source.stem
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    bar = tqdm(
+    cfg = predictor.cfg
+    builder = TrackBuilder(cfg)
+    with tqdm(
         total=source.count or None,
-        desc=source.stem,
+        desc=stem,
         unit="frame",
         disable=not progress,
         dynamic_ncols=True,
-    )
-    stream = _threaded(source, depth=2 * predictor.batch_size + predictor.frames)
-    preds = list(predictor.run(stream, source.size, on_frame=lambda n: bar.update(1)))
-    bar.close()
-    if not preds:
+        leave=False,
+    ) as bar:
+        stream = _threaded(source, depth=2 * predictor.batch_size + predictor.frames)
+        for pred in predictor.run(stream, source.size, on_frame=lambda n: bar.update(1)):
+            builder.add(pred)
+    track = builder.finish()
+    undecodable = int((~track.ok).sum())
+    if len(track) == 0 or undecodable == len(track):
         raise DataError(f"{source.path}: no frame could be decoded; is it a valid video?")
-    cfg = predictor.cfg
-    track = build_track(preds, cfg)
-    csv_path = out_dir / f"{source.stem}_ball.csv"
+    csv_path = out_dir / f"{stem}_ball.csv"
     write_ball_csv(
         csv_path,
         TrackLabels(track.frame, track.visible.astype(int), track.xy[:, 0], track.xy[:, 1]),
     )
     details_path = None
     if details:
-        details_path = out_dir / f"{source.stem}_details.csv"
+        details_path = out_dir / f"{stem}_details.csv"
         write_details_csv(details_path, track)
     overlay_path = None
     if overlay:
-        overlay_path = out_dir / f"{source.stem}_overlay.mp4"
+        overlay_path = out_dir / f"{stem}_overlay.mp4"
         write_overlay(source, track, overlay_path, cfg.trail)
     seconds = time.perf_counter() - start
-    undecodable = int((~track.ok).sum())
     if undecodable:
         log.warning(
             "%s: %d of %d frames could not be decoded; their rows have visibility 0",
             source.path,
             undecodable,
-            len(track.frame),
+            len(track),
         )
     return PredictResult(
         source.path,
         csv_path,
         overlay_path,
         details_path,
-        len(track.frame),
+        len(track),
         undecodable,
         int(track.visible.sum()),
         seconds,

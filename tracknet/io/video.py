@@ -6,8 +6,10 @@ Conventions:
     * Frame indices are 0-based. While decoding, a frame's index is
       ``round((pts - stream.start_time) * time_base * fps)``, so a frame that is missing from the
       stream (dropped, or lost to a corrupt packet) leaves a gap in the indices instead of shifting
-      every later frame by one. A frame without a timestamp gets ``previous index + 1``, and an
-      index that would not increase (duplicate timestamps) is bumped to ``previous index + 1``.
+      every later frame by one. A frame without a timestamp gets ``previous index + 1``, an
+      index equal to the previous one (duplicate timestamps) is bumped to ``previous index + 1``,
+      and a frame whose index has already passed (decoder output out of order after a damaged
+      packet) is dropped.
     * Nothing here holds more than a few decoded frames: memory does not grow with video length.
 
 Errors a user can fix (a missing, empty, truncated or undecodable file) raise
@@ -198,7 +200,11 @@ def _decode_indexed(
             continue
         for frame in frames:
             index = None if count_frames else clock.index(frame.pts)
-            if index is None or index <= last:
+            if index is not None and index < last:
+                # Out of order after a damaged packet: its place has passed (and is counted as
+                # lost); numbering it last + 1 would shift every later frame by one.
+                continue
+            if index is None or index == last:  # no or duplicate timestamp
                 index = last + 1
             last = index
             yield index, frame
@@ -231,16 +237,20 @@ class VideoReader:
         index_by: ``"pts"`` (default) numbers frames by timestamp, so lost frames leave gaps;
             ``"count"`` numbers decoded frames 0, 1, 2, ... (what frame-counting tools do;
             use it for variable-frame-rate phone videos, where timestamps are irregular).
+        warn: log one warning with the number of frames lost (off when the caller reports them).
 
     Raises:
         DataError: the file is missing, empty, truncated or holds no video.
     """
 
-    def __init__(self, path: str | Path, threads: str = "AUTO", index_by: str = "pts") -> None:
+    def __init__(
+        self, path: str | Path, threads: str = "AUTO", index_by: str = "pts", warn: bool = True
+    ) -> None:
         if index_by not in ("pts", "count"):
             raise ValueError(f"index_by must be 'pts' or 'count', got {index_by!r}")
         self.path = Path(path)
         self.index_by = index_by
+        self.warn = warn  # False: the caller reports num_bad_frames itself
         self.info = probe_video(self.path)
         self._container, self._stream = _open_input(self.path)
         self._stream.thread_type = threads
@@ -277,7 +287,7 @@ class VideoReader:
         else:
             placed = set(self.bad_frame_indices)
             self._unplaced_failures = sum(1 for f in failures if f is None or f not in placed)
-        if self.num_bad_frames:
+        if self.num_bad_frames and self.warn:
             log.warning("%s: %d frame(s) could not be decoded", self.path, self.num_bad_frames)
 
     def close(self) -> None:
