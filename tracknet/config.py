@@ -296,25 +296,53 @@ def load_config(
     """
     schema = OmegaConf.structured(base if base is not None else Config())
     layers: list[Any] = [schema]
+    sources: list[str] = ["the defaults"]  # what each layer came from, for error messages
     if path is not None:
         p = Path(path)
         if p.is_dir():
             p = p / "config.yaml"
         layers.append(_load_yaml(p))
+        sources.append(f"config file {p}")
     overrides = list(overrides)
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} must look like key=value")
+    for item in overrides:
+        try:
+            layers.append(OmegaConf.from_dotlist([item]))
+            sources.append(f"override {item!r}")
+        except OmegaConfBaseException as exc:
+            raise ConfigError(_explain(exc)) from exc
+        except Exception as exc:  # yaml / parser errors of a malformed value or key
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"override {item!r} cannot be parsed ({first})") from exc
     try:
-        if overrides:
-            layers.append(OmegaConf.from_dotlist(overrides))
         merged = OmegaConf.merge(*layers)
         cfg = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
         raise ConfigError(_explain(exc)) from exc
+    except (TypeError, ValueError) as exc:  # e.g. a mapping given where a list is expected
+        culprit = next(
+            (
+                src
+                for src, layer in zip(sources[1:], layers[1:], strict=True)
+                if _breaks(schema, layer)
+            ),
+            "the configuration",
+        )
+        raise ConfigError(f"{culprit}: a value of the wrong kind ({exc})") from exc
     assert isinstance(cfg, Config)
     _validate(cfg)
     return cfg
+
+
+def _breaks(schema: DictConfig, layer: Any) -> bool:
+    """Whether merging ``layer`` alone onto ``schema`` fails."""
+    try:
+        OmegaConf.merge(schema, layer)
+    except Exception:  # what fails is reported by the caller
+        return True
+    return False
 
 
 def to_yaml(cfg: Config) -> str:

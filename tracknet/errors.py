@@ -15,3 +15,8 @@ class BackboneNotFoundError(UserError, OSError):
 
 class CheckpointError(UserError, ValueError):
     """A checkpoint folder that is missing, tampered with or built for another configuration."""
+
+
+class StorageError(UserError, OSError):
+    """A file or folder that cannot be written: disk full, read-only, no permission, a file in
+    the way. Whatever was there before is left as it was."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -12,19 +13,62 @@ from pathlib import Path
 
 log = logging.getLogger("tracknet")
 
+# OS errors a user fixes by freeing space or choosing another place, with what to do about them.
+_WRITE_HINTS: dict[int, str] = {
+    errno.ENOSPC: "the disk is full; free some space or write elsewhere",
+    errno.EDQUOT: "the disk quota is exceeded; free some space or write elsewhere",
+    errno.EFBIG: "the file is too large for this file system; write elsewhere",
+    errno.EROFS: "the file system is read-only; choose another output location",
+    errno.EACCES: "permission denied; choose a location you can write to",
+    errno.EPERM: "operation not permitted; choose a location you can write to",
+    errno.ENOTDIR: "a file is in the way of a folder on this path; choose another location",
+    errno.EEXIST: "a file is in the way of a folder on this path; choose another location",
+    errno.EISDIR: "a folder is in the way of a file on this path; choose another location",
+    errno.ENAMETOOLONG: "the path is too long; choose a shorter one",
+}
+
+
+def storage_error(exc: OSError, path: str | Path | None = None, action: str = "write") -> Exception:
+    """``exc`` as a :class:`tracknet.errors.StorageError` with one clear line, when it is an OS
+    error the user can fix (disk full, read-only, permissions, a file in the way); otherwise
+    ``exc`` itself."""
+    from tracknet.errors import StorageError, UserError
+
+    hint = _WRITE_HINTS.get(exc.errno) if isinstance(exc, OSError) else None
+    if hint is None or isinstance(exc, UserError):
+        return exc
+    where = path if path is not None else (exc.filename or "?")
+    reason = exc.strerror or str(exc)
+    error = StorageError(f"cannot {action} {where}: {reason}; {hint}")
+    error.errno = exc.errno
+    return error
+
+
+def _reraise(exc: OSError, path: Path, action: str = "write"):
+    error = storage_error(exc, path, action)
+    if error is exc:
+        raise exc
+    raise error from exc
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is fsynced and renamed onto it.
 
     A crash or exception inside the block leaves ``path`` as it was (old content or absent) and
-    removes the temporary file, so a reader never sees a half-written file.
+    removes the temporary file, so a reader never sees a half-written file (a process killed
+    inside the block leaves at most a hidden ``.NAME.*`` temporary file beside it).
+    An OS error the user can fix (disk full, read-only, no permission, a file in the way)
+    becomes a :class:`tracknet.errors.StorageError` naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix or f".tmp{path.suffix}", dir=path.parent
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=suffix or f".tmp{path.suffix}", dir=path.parent
+        )
+    except OSError as exc:
+        _reraise(exc, path)
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
@@ -34,6 +78,9 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        _reraise(exc, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
@@ -52,6 +99,16 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def make_dirs(path: str | Path) -> Path:
+    """``mkdir -p path``; a folder that cannot be made raises a clear StorageError."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _reraise(exc, path, "create the folder")
+    return path
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

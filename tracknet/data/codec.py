@@ -93,10 +93,10 @@ def _frame_affine(
     """
     if _is_torch(frame_size):
         fs = frame_size.to(_float_dtype(frame_size.device))
-        floor, minimum = torch.floor, torch.minimum
+        floor, minimum, maximum = torch.floor, torch.minimum, torch.maximum
     else:
         fs = np.asarray(frame_size, dtype=np.float64)
-        floor, minimum = np.floor, np.minimum
+        floor, minimum, maximum = np.floor, np.minimum, np.maximum
     fw, fh = fs[..., 0], fs[..., 1]
     win, hin = float(input_size[0]), float(input_size[1])
     if mode == "stretch":
@@ -104,7 +104,9 @@ def _frame_affine(
     # Letterbox: one scale for both axes, the scaled frame rounded to whole pixels (as the
     # resized image is) and centred with whole-pixel padding.
     scale = minimum(win / fw, hin / fh)
-    scaled_w, scaled_h = floor(fw * scale + 0.5), floor(fh * scale + 0.5)
+    # at least one pixel: a very thin frame must not vanish (a division by zero below)
+    scaled_w = maximum(floor(fw * scale + 0.5), fw * 0.0 + 1.0)
+    scaled_h = maximum(floor(fh * scale + 0.5), fh * 0.0 + 1.0)
     return scaled_w / fw, scaled_h / fh, floor((win - scaled_w) / 2), floor((hin - scaled_h) / 2)
 
 
@@ -406,6 +408,7 @@ class HeatmapCodec:
             if _is_torch(fs) or isinstance(fs, np.ndarray) and fs.ndim > 1:
                 fs = torch.as_tensor(fs, device=flat.device).reshape(-1, 1, 2)  # [N, 1, 2]
             cxy = self.heatmap_to_frame(hxy, fs)
+        cxy = self._inside(cxy, frame_size)
         cxy = torch.where(stats["mass"][..., None] > 0, cxy, torch.zeros_like(cxy))
         k = cxy.shape[1]
         return Detections(
@@ -416,6 +419,22 @@ class HeatmapCodec:
             candidates_score=stats["peak"].reshape(*lead, k),
             candidates_mass=stats["mass"].reshape(*lead, k),
         )
+
+    def _inside(self, cxy: torch.Tensor, frame_size: SizeLike | None) -> torch.Tensor:
+        """Clamp decoded ``[N, K, 2]`` positions to the picture, ``[-0.5, W - 0.5]`` (frame or
+        input pixels; see the pixel convention above).
+
+        A blob in letterbox padding, or a frame smaller than the heatmap, maps a little outside
+        the picture; a position is always reported inside it.
+        """
+        if frame_size is None:
+            size = torch.tensor(self.input_size, device=cxy.device, dtype=cxy.dtype)
+        else:
+            size = torch.as_tensor(
+                np.asarray(frame_size) if not _is_torch(frame_size) else frame_size
+            )
+            size = size.to(device=cxy.device, dtype=cxy.dtype).reshape(-1, 1, 2)
+        return torch.minimum(cxy.clamp(min=-0.5), size - 0.5)
 
 
 # --------------------------------------------------------------------------- blob decoding
@@ -547,4 +566,5 @@ def _parabola_vertex(
     concave = curvature < -1e-9
     offset = 0.5 * (before - after) / torch.where(concave, curvature, -torch.ones_like(curvature))
     vertex = (centre + offset).clamp(peak - 1.0, peak + 1.0).clamp(-0.5, size - 0.5)
-    return vertex, concave
+    # infinite logits (a saturated model) give inf - inf: keep the centroid there
+    return vertex, concave & torch.isfinite(vertex)

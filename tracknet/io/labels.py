@@ -327,7 +327,10 @@ def _parse_row(
         return None
     if vis == 0 or not finite:
         x = y = 0.0  # no (known) position: 0 by convention, as the writers do
-    elif frame_size is not None and not (0 <= x <= frame_size[0] and 0 <= y <= frame_size[1]):
+    elif x < -0.5 or y < -0.5:  # outside any frame (pixel 0 spans [-0.5, 0.5))
+        problems.add("outside_frame", where, f"negative coordinates ({x:g}, {y:g})")
+        return None
+    elif frame_size is not None and not (x <= frame_size[0] and y <= frame_size[1]):
         problems.add(
             "outside_frame",
             where,
@@ -435,7 +438,7 @@ def read_ball_csv(
     mentioned: set[int] = set()
     for line, cells in body:
         where = f"{path}:{line}"
-        with contextlib.suppress(ValueError, IndexError):
+        with contextlib.suppress(ValueError, IndexError, OverflowError):
             mentioned.add(int(float(cells[columns["frame"]])))
         row = _parse_row(cells, columns, "frame", path, line, problems, frame_size, visible_codes)
         if row is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tracknet.config import Config, ModelConfig, wh_to_hw
+from tracknet.config import Config, ConfigError, ModelConfig, wh_to_hw
 from tracknet.models.backbones.vit_backbone import ViTBackbone, ViTBackboneConfig
 from tracknet.models.decoders.upsampling_decoder import UpsamplingDecoder
 from tracknet.models.heads.heatmap_head import HeatmapHead
@@ -162,13 +162,13 @@ def build_model(cfg: Config | ModelConfig, backbone_module: nn.Module | None = N
     in_h, in_w = wh_to_hw(m.input_size)
     p = backbone.patch_size
     if in_h % p or in_w % p:
-        raise ValueError(
+        raise ConfigError(
             f"model.input_size={list(m.input_size)} ([W, H]) is not a multiple of the patch "
             f"size {p}; use e.g. [{-(-in_w // p) * p}, {-(-in_h // p) * p}]"
         )
     d = m.decoder
     if d.channels[0] != backbone.hidden_size:
-        raise ValueError(
+        raise ConfigError(
             f"model.decoder.channels[0]={d.channels[0]} must equal the backbone width "
             f"{backbone.hidden_size} of '{m.pretrained_model_name}'"
         )

@@ -11,7 +11,13 @@
 Each file is written atomically, and the folder is swapped in as a whole: it is written as
 ``last.new/``, then ``last/`` becomes ``last.old/``, ``last.new/`` becomes ``last/`` and ``last.old/``
 is removed. ``trainer_state.json`` is written last, so a folder without it is incomplete and
-:func:`find_resumable` falls back to ``last.old/``.
+:func:`find_resumable` falls back to ``last.old/``; the next save first moves such a
+``last.old/`` back to ``last/``, so a second crash cannot lose it.
+
+Safety: only safetensors and JSON are read back, and ``trainer_state.json`` records the SHA-256
+of every other file of the folder (``model.json`` those of the model files): a folder whose files
+do not match is refused. A write that fails (disk full, read-only...) stops with a
+:class:`tracknet.errors.StorageError` that names the intact previous checkpoint.
 """
 
 from __future__ import annotations
@@ -26,11 +32,13 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from tracknet.errors import CheckpointError
+from tracknet.errors import CheckpointError, StorageError
 from tracknet.models.serialization import read_meta, save_model
-from tracknet.utils import atomic_path, atomic_write_text
+from tracknet.utils import atomic_path, atomic_write_text, sha256_file, storage_error
 
 STATE = "trainer_state.json"
+# Files of a training state besides the model's (whose fingerprints model.json holds).
+STATE_FILES = ("optimizer.safetensors", "optimizer.json", "rng.safetensors")
 
 
 # --------------------------------------------------------------------------- optimizer
@@ -102,22 +110,67 @@ def save_training_state(
     state: dict[str, Any],
     save_backbone: bool | None = None,
 ) -> Path:
-    """Write ``run_dir/last/`` (model, optimizer, RNG, ``state``) and swap it in atomically."""
+    """Write ``run_dir/last/`` (model, optimizer, RNG, ``state``) and swap it in atomically.
+
+    Raises:
+        StorageError: a file could not be written (disk full, read-only, ...); ``last/`` is left
+            as it was and the partial ``last.new/`` is removed.
+    """
     run_dir = Path(run_dir)
     new, last, old = run_dir / "last.new", run_dir / "last", run_dir / "last.old"
-    shutil.rmtree(new, ignore_errors=True)
-    new.mkdir(parents=True)
-    save_model(model, new, save_backbone=save_backbone)
-    _save_optimizer(optimizer, new)
-    with atomic_path(new / "rng.safetensors") as tmp:
-        save_file(_rng_tensors(), str(tmp))
-    atomic_write_text(new / STATE, json.dumps({**state, "rng": _rng_json()}, indent=1))
+    _recover(run_dir)
+    try:
+        shutil.rmtree(new, ignore_errors=True)
+        new.mkdir(parents=True)
+        save_model(model, new, save_backbone=save_backbone)
+        _save_optimizer(optimizer, new)
+        with atomic_path(new / "rng.safetensors") as tmp:
+            save_file(_rng_tensors(), str(tmp))
+        files = {name: sha256_file(new / name) for name in STATE_FILES}
+        atomic_write_text(
+            new / STATE, json.dumps({**state, "rng": _rng_json(), "files": files}, indent=1)
+        )
+    except OSError as exc:
+        shutil.rmtree(new, ignore_errors=True)  # free what the partial copy took
+        error = storage_error(exc, new)
+        if error is exc and not isinstance(exc, StorageError):
+            raise
+        stopped = StorageError(f"{_strip(error)}. Training stopped; {_previous(run_dir)}")
+        stopped.errno = exc.errno
+        raise stopped from exc
     shutil.rmtree(old, ignore_errors=True)
     if last.exists():
         last.rename(old)
     new.rename(last)
     shutil.rmtree(old, ignore_errors=True)
     return last
+
+
+def _strip(error: BaseException) -> str:
+    return str(error).rstrip(". ")
+
+
+def _previous(run_dir: Path) -> str:
+    """What the user still has: the last complete checkpoint (and its step), if any."""
+    try:
+        last = find_resumable(run_dir)
+        step = json.loads((last / STATE).read_text()).get("step", "?")
+    except (CheckpointError, OSError, ValueError):
+        return "no earlier checkpoint existed"
+    return (
+        f"the last good checkpoint {last} (step {step}) is intact: free space, then resume "
+        f"with `tracknet train --resume {run_dir}`"
+    )
+
+
+def _recover(run_dir: Path) -> None:
+    """Move a complete ``last.old/`` back to ``last/`` when a crash left no complete ``last/``
+    (killed between the two renames of :func:`save_training_state`)."""
+    last, old = run_dir / "last", run_dir / "last.old"
+    if (last / STATE).exists() or not (old / STATE).exists():
+        return
+    shutil.rmtree(last, ignore_errors=True)
+    old.rename(last)
 
 
 def find_resumable(run_dir: str | Path) -> Path:
@@ -134,13 +187,24 @@ def find_resumable(run_dir: str | Path) -> Path:
 def load_training_state(
     directory: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
 ) -> dict[str, Any]:
-    """Restore model weights, optimizer and RNG from ``directory``; returns the saved state."""
-    from safetensors.torch import load_file as load_weights
+    """Restore model weights, optimizer and RNG from ``directory``; returns the saved state.
 
+    Raises:
+        CheckpointError: a file is missing, does not match its recorded fingerprint, or the
+            state was saved from another model configuration.
+    """
     directory = Path(directory)
-    meta = read_meta(directory)  # checks every file against its recorded fingerprint
-    weights = load_weights(str(directory / "model.safetensors"))
-    missing, unexpected = model.load_state_dict(weights, strict=False)
+    meta = read_meta(directory)  # checks the model files against their recorded fingerprints
+    state = _read_state(directory)
+    weights = load_file(str(directory / "model.safetensors"))
+    try:
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+    except RuntimeError as exc:  # tensors of other shapes
+        first = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), "")
+        raise CheckpointError(
+            f"{directory} was saved from another model configuration ({first}); resume with the "
+            "run's own config.yaml or start a new run"
+        ) from exc
     missing = [
         k for k in missing if not (k.startswith("backbone.") and not meta["includes_backbone"])
     ]
@@ -153,6 +217,30 @@ def load_training_state(
         _load_optimizer(optimizer, directory)
     except (ValueError, KeyError) as exc:
         raise CheckpointError(f"optimizer state in {directory} does not fit: {exc}") from exc
-    state = json.loads((directory / STATE).read_text())
     _restore_rng(directory, state)
+    return state
+
+
+def _read_state(directory: Path) -> dict[str, Any]:
+    """``trainer_state.json``, after checking every file it fingerprints."""
+    path = directory / STATE
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc}); resume from another run") from exc
+    files = state.get("files")
+    if not isinstance(files, dict) or set(files) != set(STATE_FILES):
+        raise CheckpointError(
+            f"{path} does not list the fingerprints of {', '.join(STATE_FILES)}; this training "
+            "state was not written by this version of tracknet"
+        )
+    for name, expected in files.items():
+        file = directory / name
+        if not file.is_file():
+            raise CheckpointError(f"checkpoint file {file} is missing")
+        if sha256_file(file) != expected:
+            raise CheckpointError(
+                f"checkpoint file {file} does not match its recorded fingerprint (modified or "
+                "corrupted); refusing to load it"
+            )
     return state

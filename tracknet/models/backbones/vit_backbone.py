@@ -66,7 +66,12 @@ def load_pretrained_vit(
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    kwargs: dict = {"local_files_only": local_files_only, "trust_remote_code": False}
+    # PyTorch's fused scaled-dot-product attention (flash / memory-efficient kernels)
+    kwargs: dict = {
+        "local_files_only": local_files_only,
+        "trust_remote_code": False,
+        "attn_implementation": "sdpa",
+    }
     if device_map is not None:
         kwargs["device_map"] = device_map
     try:
