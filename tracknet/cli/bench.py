@@ -4,6 +4,10 @@ Each benchmark is a :class:`Benchmark` in :data:`BENCHMARKS` (a ``configure(pars
 its arguments and a ``run(args) -> int``); adding one is adding an entry. So far:
 
 * ``data``: frames per second delivered by the training DataLoader at the model input size.
+* ``model``: forward frames per second and peak memory of one or more models (``--vs``), timed
+  alternately in one process (:func:`tracknet.bench.bench_models`).
+* ``predict``: end-to-end ``tracknet predict`` frames per second on a synthetic video next to the
+  model alone at the same batch size (:func:`tracknet.bench.bench_predict`).
 """
 
 from __future__ import annotations
@@ -245,11 +249,217 @@ def _run_data(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- bench model
+def _load_spec(spec: str | None, extra: list[str] | None = None):
+    """A configuration from ``"FILE key=value ..."`` (either part optional; empty: defaults)."""
+    from tracknet.config import load_config
+
+    words = (spec or "").split()
+    files = [w for w in words if "=" not in w]
+    if len(files) > 1:
+        raise argparse.ArgumentTypeError(f"one config file per model, got {files}")
+    overrides = [w for w in words if "=" in w] + list(extra or [])
+    return load_config(files[0] if files else None, overrides)
+
+
+def _describe(cfg, backbone: str | None = None) -> str:
+    m = cfg.model
+    if m.type == "unet":
+        return f"unet(base={m.unet.base_channels}) T={m.frames}"
+    return f"{Path(backbone or m.pretrained_model_name).name} T={m.frames}"
+
+
+def _add_timing_args(parser: argparse.ArgumentParser, batch_size: int) -> None:
+    parser.add_argument("--input-size", type=parse_size, help="WxH model input, e.g. 512x288")
+    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"({batch_size})")
+    parser.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--json", help="also write the result as JSON here")
+
+
+def _configure_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="a YAML config (default: the built-in defaults)")
+    parser.add_argument(
+        "--vs",
+        action="append",
+        default=[],
+        metavar="OTHER_CONFIG",
+        help="another model to time in the same process, alternating: a YAML file and/or "
+        'overrides, e.g. --vs "model.type=unet model.frames=8" (repeatable)',
+    )
+    _add_timing_args(parser, batch_size=1)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed calls (2)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per model (5)")
+    parser.add_argument("--channels-last", action="store_true", help="channels-last weights")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the main model (the --vs models stay eager)",
+    )
+    parser.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also time the main model's whole-window forward in PyTorch and in onnxruntime",
+    )
+    parser.add_argument("overrides", nargs="*", default=[], help="config overrides key=value")
+
+
+def _run_model(args: argparse.Namespace) -> int:
+    import torch
+
+    from tracknet.bench import bench_models
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfgs = [_load_spec(args.config, args.overrides)] + [_load_spec(v) for v in args.vs]
+    labels = ["main"] + [f"vs{i + 1}" for i in range(len(args.vs))]
+    with tempfile.TemporaryDirectory(prefix="tracknet-bench-") as tmp:
+        results = bench_models(
+            cfgs,
+            batch_size=args.batch_size,
+            input_size=args.input_size,
+            dtype=args.dtype,
+            device=args.device,
+            warmup=args.warmup,
+            repeats=args.repeats,
+            channels_last=args.channels_last,
+            compile=args.compile,
+            workdir=tmp,
+            onnx=args.onnx,
+        )
+    if args.onnx:
+        cfgs += [cfgs[0], cfgs[0]]
+        labels += ["torch", "onnx"]
+    for label, cfg, r in zip(labels, cfgs, results, strict=True):
+        r["label"], r["name"] = label, _describe(cfg, r["backbone"])
+        r["spec"] = (
+            " ".join([args.config or "", *args.overrides]).strip()
+            if label in ("main", "torch", "onnx")
+            else args.vs[int(label[2:]) - 1]
+        )
+        if label in ("torch", "onnx"):
+            r["name"] += f" whole window ({r['backend']})"
+    base = results[0]["fps_median"]
+    ratios = {
+        r["label"]: base / r["fps_median"] for r in results[1:] if r["label"].startswith("vs")
+    }
+    result: dict[str, Any] = {"benchmark": "model", "results": results, "ratios": ratios}
+    if len(args.vs) == 1:
+        result["ratio"] = ratios["vs1"]
+    if args.onnx:
+        result["onnx_vs_torch"] = results[-1]["fps_median"] / results[-2]["fps_median"]
+    result["machine"] = machine_info()
+    print(
+        f"tracknet bench model ({args.dtype}, batch {args.batch_size}, {args.device}, "
+        f"{torch.get_num_threads()} threads; median of {args.repeats}, alternating)"
+    )
+    for r in results:
+        h, w = r["input_hw"]
+        mem = r["peak_memory_mb"]
+        print(
+            f"  {r['label']:<5} {r['name']:<40} {w}x{h}  {r['fps_median']:8.2f} frames/s "
+            f"(min {r['fps_min']:.2f}, max {r['fps_max']:.2f})  "
+            f"peak {mem if mem is None else round(mem)} MiB  [{r['weights']}]"
+        )
+    for label, ratio in ratios.items():
+        print(f"  ratio main / {label}: {ratio:.2f}")
+    if args.onnx:
+        print(f"  ratio onnxruntime / torch (whole window): {result['onnx_vs_torch']:.2f}")
+    write_json(args.json, result)
+    return 0
+
+
+# --------------------------------------------------------------------------- bench predict
+def _configure_predict(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--checkpoint", metavar="RUN_DIR", help="a trained run folder")
+    source.add_argument("--config", help="a YAML config (random weights where not cached)")
+    _add_timing_args(parser, batch_size=8)
+    parser.add_argument("--frames", type=int, default=48, help="frames of the video (48)")
+    parser.add_argument("--video-size", type=parse_size, default=(1280, 720), help="(1280x720)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes of each (3)")
+    parser.add_argument("overrides", nargs="*", default=[], help="config overrides key=value")
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    import torch
+
+    from tracknet.bench import bench_predict, build_for_bench, synthetic_video
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    overrides = list(args.overrides)
+    if args.input_size:
+        overrides.append(f"model.input_size=[{args.input_size[0]},{args.input_size[1]}]")
+    with tempfile.TemporaryDirectory(prefix="tracknet-bench-") as tmp:
+        if args.checkpoint:
+            from tracknet.infer.loading import load_run
+
+            model, cfg = load_run(args.checkpoint, overrides)
+            weights, name = f"checkpoint {args.checkpoint}", _describe(cfg)
+        else:
+            from tracknet.config import load_config
+
+            cfg = load_config(args.config, overrides)
+            name = _describe(cfg)
+            model, weights = build_for_bench(cfg, Path(tmp) / "model")
+        print(f"writing a {args.frames}-frame {args.video_size[0]}x{args.video_size[1]} video ...")
+        video = synthetic_video(Path(tmp) / "bench.mp4", args.frames, args.video_size)
+        result = bench_predict(
+            model,
+            cfg,
+            video,
+            Path(tmp) / "out",
+            batch_size=args.batch_size,
+            dtype=args.dtype,
+            device=args.device,
+            repeats=args.repeats,
+        )
+    result = {"benchmark": "predict", **result, "model": name, "weights": weights}
+    result["machine"] = machine_info()
+    h, w = result["input_hw"]
+    print_table(
+        "tracknet bench predict",
+        [
+            ("model", f"{result['model']} [{weights}]"),
+            ("video", f"{args.frames} frames {args.video_size[0]}x{args.video_size[1]} -> {w}x{h}"),
+            (
+                "setting",
+                f"{args.dtype}, batch {args.batch_size}, {result['device']}, "
+                f"{result['threads']} threads, median of {args.repeats}",
+            ),
+            ("model only", f"{result['model_fps']:.2f} frames/s"),
+            ("end to end", f"{result['end_to_end_fps']:.2f} frames/s"),
+            ("ratio", f"{result['ratio']:.3f}"),
+        ],
+    )
+    write_json(args.json, result)
+    return 0
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "data": Benchmark(
         "frames/s delivered by the training DataLoader at the model input size",
         _configure_data,
         _run_data,
+    ),
+    "model": Benchmark(
+        "model forward frames/s and peak memory; --vs times another model alternately",
+        _configure_model,
+        _run_model,
+    ),
+    "predict": Benchmark(
+        "end-to-end predict frames/s on a synthetic video next to the model alone",
+        _configure_predict,
+        _run_predict,
+    ),
+    "accuracy": Benchmark(
+        "train model variants on the fixed synthetic benchmark; test F1/precision/recall side by side",
+        lambda parser: __import__("tracknet.bench_accuracy", fromlist=["configure"]).configure(
+            parser
+        ),
+        lambda args: __import__("tracknet.bench_accuracy", fromlist=["run"]).run(args),
     ),
 }
 

@@ -26,13 +26,16 @@ class OnnxModel(torch.nn.Module):
 
     @classmethod
     def from_checkpoint(cls, run_dir: str | Path, model: torch.nn.Module) -> OnnxModel:
-        """The run's ``model.onnx`` (exported now from ``model`` when missing)."""
+        """The run's ``model.onnx`` (exported now from ``model`` when missing or older than the
+        weights)."""
         from tracknet.export import export_onnx
         from tracknet.infer.loading import resolve_checkpoint
 
         weights, _ = resolve_checkpoint(run_dir)
         path = weights / "model.onnx"
-        if not path.exists():
+        sources = [*weights.glob("*.safetensors"), weights / "model.json"]
+        newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0.0)
+        if not path.exists() or path.stat().st_mtime < newest:
             export_onnx(model, path)
         return cls(path, model.model_config.frames)
 

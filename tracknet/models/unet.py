@@ -75,8 +75,12 @@ class TrackNetV2UNet(nn.Module):
         logits = self.out(x)  # [B, T, H, W]
         if self.out_size is not None and self.model_config is not None:
             # keep the configured input-to-heatmap ratio for any input size (e.g. training crops)
+            # (integer arithmetic, round half up: exportable to ONNX with dynamic sizes)
             in_w, in_h = self.model_config.input_size
-            size = (round(h * self.out_size[0] / in_h), round(w * self.out_size[1] / in_w))
+            size = (
+                (2 * h * self.out_size[0] + in_h) // (2 * in_h),
+                (2 * w * self.out_size[1] + in_w) // (2 * in_w),
+            )
         else:
             size = self.out_size
         if size is not None and tuple(logits.shape[-2:]) != size:

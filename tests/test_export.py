@@ -1,0 +1,97 @@
+"""ONNX export (dynamo exporter) checked against onnxruntime, and ``predict --backend onnx``."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from tracknet.cli import main
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")  # the dynamo exporter needs it
+
+
+def tiny_overrides(backbone: str) -> list[str]:
+    return [
+        f"model.pretrained_model_name={backbone}",
+        "model.backbone.device_map=null",
+        "model.frames=3",
+        "model.input_size=[64,32]",
+        "model.heatmap.size=[32,16]",
+        "model.decoder.channels=[32,8]",
+        "model.decoder.upsample=[2]",
+        "model.temporal.heads=2",
+        "model.detail.enabled=true",
+        "model.detail.channels=8",
+        "predict.device=cpu",
+    ]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, tiny_dinov3):
+    """A run folder with a tiny temporal model whose heatmaps have blobs above the threshold."""
+    from tracknet.config import load_config, save_config
+    from tracknet.models import build_model
+
+    cfg = load_config(overrides=tiny_overrides(tiny_dinov3))
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    with torch.no_grad():  # untrained heads say "no ball" everywhere; make them say something
+        model.head.out.weight.mul_(20.0)
+        model.head.out.bias.fill_(0.0)
+    run = tmp_path_factory.mktemp("run")
+    model.save_pretrained(run)
+    save_config(cfg, run)
+    return run
+
+
+def test_export_matches_onnxruntime_with_dynamic_batch_and_size(tiny_run, tmp_path, capsys):
+    import onnxruntime as ort
+
+    from tracknet.infer.loading import load_run
+
+    out = tiny_run / "model.onnx"  # where ``predict --backend onnx`` looks for it
+    assert main(["export", "--checkpoint", str(tiny_run), "--out", str(out), "--check"]) == 0
+    assert "max |onnxruntime - pytorch|" in capsys.readouterr().out
+    model, _ = load_run(tiny_run)
+    model.eval()
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (inp,) = session.get_inputs()
+    assert inp.name == "frames" and inp.shape[1:3] == [3, 3]
+    assert all(isinstance(d, str) for d in (inp.shape[0], inp.shape[3], inp.shape[4]))
+    torch.manual_seed(1)
+    for shape in [(2, 3, 3, 32, 64), (1, 3, 3, 48, 96), (3, 3, 3, 64, 32)]:
+        frames = torch.rand(shape)
+        with torch.inference_mode():
+            expected = model(frames)
+        got = torch.from_numpy(session.run(None, {"frames": frames.numpy()})[0])
+        assert got.shape == expected.shape
+        assert (got - expected).abs().max().item() <= 1e-4, shape
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_predict_onnx_backend_csv_matches_torch(tiny_run, tmp_path):
+    from tracknet.bench import synthetic_video
+
+    video = synthetic_video(tmp_path / "clip.mp4", frames=9, size=(128, 72))
+    common = ["predict", str(video), "--checkpoint", str(tiny_run), "--batch-size", "4"]
+    assert main([*common, "--out", str(tmp_path / "torch")]) == 0
+    assert main([*common, "--out", str(tmp_path / "onnx"), "--backend", "onnx"]) == 0
+    assert (tiny_run / "model.onnx").exists()  # exported on first use (or by the test above)
+    ref, got = (
+        _rows(tmp_path / "torch" / "clip_ball.csv"),
+        _rows(tmp_path / "onnx" / "clip_ball.csv"),
+    )
+    assert ref[0] == got[0] == ["Frame", "Visibility", "X", "Y"]
+    assert len(ref) == len(got) == 10
+    assert sum(r[1] == "1" for r in ref[1:]) >= 3  # the comparison is about real detections
+    for a, b in zip(ref[1:], got[1:], strict=True):
+        assert a[:2] == b[:2]
+        assert float(a[2]) == pytest.approx(float(b[2]), abs=0.02)
+        assert float(a[3]) == pytest.approx(float(b[3]), abs=0.02)
