@@ -143,7 +143,20 @@ class DetailPath(nn.Module):
         """
         if self.background and background is None:
             background = frames.median(dim=1).values  # the window's median as a stand-in
-        x = detail_inputs(frames, self.use_diff, background if self.background else None)
+        background = background if self.background else None
         if select is not None:
-            return self.net(x[:, select])  # [B, K, H, W] -> [B, Cd, H/s, W/s]
+            # The inputs of frame `select` alone (as detail_inputs would give them): streaming
+            # pays for one frame, not T.
+            t = frames.shape[1]
+            cur = frames[:, select]  # [B, 3, H, W]
+            parts = [cur]
+            if self.use_diff:
+                parts += [
+                    cur - frames[:, max(select - 1, 0)],
+                    frames[:, min(select + 1, t - 1)] - cur,
+                ]
+            if background is not None:
+                parts += [background, cur - background]
+            return self.net(torch.cat(parts, dim=1))  # [B, K, H, W] -> [B, Cd, H/s, W/s]
+        x = detail_inputs(frames, self.use_diff, background)
         return self.net(x.flatten(0, 1))  # [B*T, K, H, W] -> [B*T, Cd, H/s, W/s]
