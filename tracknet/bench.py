@@ -99,16 +99,18 @@ def prepare_model(
     device: torch.device,
     dtype: torch.dtype,
     channels_last: bool = False,
+    attention: str = "auto",
 ) -> torch.nn.Module:
     """Put ``model`` on ``device`` for inference as ``tracknet predict`` does.
 
     Under bf16/fp16 the ViT's weights are held in that dtype
     (:func:`tracknet.infer.predictor.cast_backbone_weights`) and the rest runs under autocast.
     """
-    from tracknet.infer.predictor import cast_backbone_weights
+    from tracknet.infer.predictor import cast_backbone_weights, use_inference_attention
 
     model = model.to(device).eval()
     cast_backbone_weights(model, dtype if dtype != torch.float32 else None)
+    use_inference_attention(model, device, attention)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
@@ -217,7 +219,7 @@ def bench_models(
         folder = Path(workdir) / f"model{i}" if workdir else None
         name = cfg.model.pretrained_model_name  # before build_for_bench may replace it
         model, note = build_for_bench(cfg, folder)
-        model = prepare_model(model, dev, torch_dtype, channels_last)
+        model = prepare_model(model, dev, torch_dtype, channels_last, cfg.predict.attention)
         size = wh_to_hw(input_size) if input_size else wh_to_hw(cfg.model.input_size)
         compiled = compile and i == 0  # the others stay eager: an A/B in one run
         step, frames = frame_step(model, batch_size, size, dev, torch_dtype, compile=compiled)

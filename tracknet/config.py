@@ -184,6 +184,9 @@ class PredictConfig:
     max_gap: int = 5  # frames filled by interpolation when smoothing
     trail: int = 10  # frames of fading trail in the overlay
     top_k: int = 5  # candidate blobs handed to the tracker
+    # the ViT's attention kernel at inference: auto = eager (matmul + softmax) on the CPU, where
+    # it beat PyTorch's fused CPU kernel at these sequence lengths, and sdpa on GPUs
+    attention: str = "auto"
 
 
 @dataclass
@@ -211,6 +214,7 @@ _CHOICES = {
     "train.precision": ("auto", "fp32", "bf16", "fp16"),
     "train.loss": ("focal", "bce", "wbce"),
     "eval.tolerance_space": ("original", "input"),
+    "predict.attention": ("auto", "sdpa", "eager"),
 }
 
 
@@ -233,21 +237,13 @@ def _explain(exc: OmegaConfBaseException) -> str:
 
 
 def _validate(cfg: Config) -> None:
-    flat = {
-        "model.type": cfg.model.type,
-        "model.decoder.norm": cfg.model.decoder.norm,
-        "model.decoder.activation": cfg.model.decoder.activation,
-        "model.temporal.fusion": cfg.model.temporal.fusion,
-        "data.format": cfg.data.format,
-        "data.resize": cfg.data.resize,
-        "train.precision": cfg.train.precision,
-        "train.loss": cfg.train.loss,
-        "eval.tolerance_space": cfg.eval.tolerance_space,
-    }
-    for key, value in flat.items():
-        if value not in _CHOICES[key]:
-            choices = ", ".join(str(c) for c in _CHOICES[key] if c is not None)
-            raise ConfigError(f"config key '{key}': {value!r} is not one of: {choices}")
+    for key, choices in _CHOICES.items():
+        value: Any = cfg
+        for part in key.split("."):
+            value = getattr(value, part)
+        if value not in choices:
+            valid = ", ".join(str(c) for c in choices if c is not None)
+            raise ConfigError(f"config key '{key}': {value!r} is not one of: {valid}")
     for key, size in (
         ("model.input_size", cfg.model.input_size),
         ("model.heatmap.size", cfg.model.heatmap.size),

@@ -333,3 +333,39 @@ def test_track_memory_per_frame_is_small():
     assert len(track) == 5000 and track.visible.all()
     per_frame = sum(a.nbytes for a in builder._cols.data.values()) / 5000
     assert per_frame < 400
+
+
+def test_cpu_inference_uses_eager_attention_with_the_same_logits(tiny_run):
+    """``predict.attention=auto`` picks eager attention on the CPU; the function is unchanged."""
+    import torch
+
+    from tracknet.config import PredictConfig, load_config
+    from tracknet.data.codec import HeatmapCodec
+    from tracknet.infer.predictor import Predictor, use_inference_attention
+    from tracknet.models import TrackNet
+
+    model = TrackNet.from_pretrained(tiny_run).eval()
+    hf = model.backbone.model
+    frames = torch.rand(2, 3, 3, 48, 64, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        assert use_inference_attention(model, torch.device("cpu"), "sdpa") == "sdpa"
+        assert hf.config._attn_implementation == "sdpa"
+        fused = model(frames)
+        assert use_inference_attention(model, torch.device("cuda"), "auto") == "sdpa"
+        assert use_inference_attention(model, torch.device("cpu"), "auto") == "eager"
+        assert hf.config._attn_implementation == "eager"
+        eager = model(frames)
+    torch.testing.assert_close(eager, fused, atol=1e-5, rtol=1e-5)
+
+    codec = HeatmapCodec.from_config(load_config(tiny_run / "config.yaml"))
+    Predictor(model, codec, PredictConfig(device="cpu", attention="sdpa"))
+    assert hf.config._attn_implementation == "sdpa"
+    Predictor(model, codec, PredictConfig(device="cpu"))
+    assert hf.config._attn_implementation == "eager"
+
+
+def test_an_unknown_attention_kernel_is_refused(tmp_path, tiny_run, capsys):
+    video = write_spot_video(tmp_path / "v.mp4", line_positions(3))
+    rc = _predict(video, "predict.attention=flash", "--checkpoint", tiny_run, "--out", tmp_path)
+    assert rc == 2
+    assert "predict.attention" in capsys.readouterr().err

@@ -155,6 +155,12 @@ class ViTBackbone(nn.Module):
         super().train(mode and not self.config.freeze)
         return self
 
+    def set_attention(self, implementation: str) -> None:
+        """Switch the ViT's attention kernel (``"sdpa"`` or ``"eager"``); same function, other speed."""
+        setter = getattr(self.model, "set_attn_implementation", None)
+        if setter is not None and self.model.config._attn_implementation != implementation:
+            setter(implementation)
+
     def check_input(self, x: torch.Tensor) -> None:
         """Raise ``ValueError`` when ``x`` is not ``[B, 3, H, W]`` with H, W multiples of p."""
         p = self.patch_size
