@@ -124,13 +124,14 @@ def frame_step(
     dtype,
     protocol: str = "native",
     compile: bool = False,
+    combine: bool = False,
 ):
     """A callable that processes ``batch`` windows as predict does; returns (callable, frames).
 
     ``protocol``: ``"native"`` credits the baseline with the T frames of each window (its own
     multi-in multi-out protocol); ``"predict"`` counts one frame per window for every model, which
     is what :class:`tracknet.infer.predictor.Predictor` does (each frame decoded from the window
-    centred on it).
+    centred on it). ``combine``: a ViT window decodes all its T frames (``predict.combine=weighted``).
     """
     t = int(getattr(model, "frames", 1))
     h, w = size_hw
@@ -152,7 +153,7 @@ def frame_step(
                 return model(windows) if protocol == "native" else decode(windows, select=t // 2)
             tokens = encode(windows[:, t // 2])  # one new frame per window
             cached = tokens.unsqueeze(1).expand(-1, t, *tokens.shape[1:])
-            return decode(cached, windows, select=t // 2)
+            return decode(cached, windows, select=None if combine else t // 2)
 
     return step, batch * (t if is_unet and protocol == "native" else 1)
 
@@ -222,7 +223,10 @@ def bench_models(
         model = prepare_model(model, dev, torch_dtype, channels_last, cfg.predict.attention)
         size = wh_to_hw(input_size) if input_size else wh_to_hw(cfg.model.input_size)
         compiled = compile and i == 0  # the others stay eager: an A/B in one run
-        step, frames = frame_step(model, batch_size, size, dev, torch_dtype, compile=compiled)
+        combine = cfg.predict.combine == "weighted"
+        step, frames = frame_step(
+            model, batch_size, size, dev, torch_dtype, compile=compiled, combine=combine
+        )
         entries.append(
             {
                 "cfg": cfg,
@@ -371,7 +375,10 @@ def bench_predict(
             f"--dtype {dtype} is not what predict.half uses here ({predictor.autocast})"
         )
     size = wh_to_hw(cfg.model.input_size)
-    step, per_call = frame_step(predictor.model, batch_size, size, dev, torch_dtype, "predict")
+    combine = cfg.predict.combine == "weighted"
+    step, per_call = frame_step(
+        predictor.model, batch_size, size, dev, torch_dtype, "predict", combine=combine
+    )
     source = FrameSource(video)
     frames = source.count
     calls = -(-frames // batch_size)

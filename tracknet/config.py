@@ -187,6 +187,11 @@ class PredictConfig:
     # the ViT's attention kernel at inference: auto = eager (matmul + softmax) on the CPU, where
     # it beat PyTorch's fused CPU kernel at these sequence lengths, and sdpa on GPUs
     attention: str = "auto"
+    # how a T-frame model's overlapping windows make one frame's heatmap: centre = decode each
+    # frame once, from the window centred on it (cheapest); weighted = decode all T frames of
+    # every window and average each frame's T heatmaps (probabilities), weighted towards the
+    # window centre (T=3: 1, 2, 1)
+    combine: str = "centre"
 
 
 @dataclass
@@ -215,6 +220,7 @@ _CHOICES = {
     "train.loss": ("focal", "bce", "wbce"),
     "eval.tolerance_space": ("original", "input"),
     "predict.attention": ("auto", "sdpa", "eager"),
+    "predict.combine": ("centre", "weighted"),
 }
 
 

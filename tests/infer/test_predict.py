@@ -369,3 +369,56 @@ def test_an_unknown_attention_kernel_is_refused(tmp_path, tiny_run, capsys):
     rc = _predict(video, "predict.attention=flash", "--checkpoint", tiny_run, "--out", tmp_path)
     assert rc == 2
     assert "predict.attention" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("combine", ["centre", "weighted"])
+@pytest.mark.parametrize("count", [1, 2, 7])
+def test_overlapping_windows_give_each_frame_the_right_heatmap(tiny_run, combine, count):
+    """Streaming equals whole windows: centre frames, or each frame's windows averaged 1:2:1."""
+    import torch
+
+    from tracknet.config import load_config
+    from tracknet.data.codec import HeatmapCodec
+    from tracknet.infer.predictor import Predictor
+    from tracknet.models import TrackNet
+
+    cfg = load_config(tiny_run / "config.yaml", [f"predict.combine={combine}"])
+    cfg.predict.batch_size = 2  # several batches of reads and of windows
+    model = TrackNet.from_pretrained(tiny_run).eval()
+    codec = HeatmapCodec.from_config(cfg)
+    seen: list[torch.Tensor] = []
+    decode = codec.decode
+
+    def spy(logits, **kwargs):
+        seen.append(logits.clone())
+        return decode(logits, **kwargs)
+
+    codec.decode = spy
+    predictor = Predictor(model, codec, cfg.predict)
+    assert predictor.window_weights() == [1.0, 2.0, 1.0]
+    rng = np.random.default_rng(count)
+    images = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(count)]
+    preds = list(predictor.run(enumerate(images), (64, 48)))
+    assert [p.index for p in preds] == list(range(count))
+    got = torch.cat(seen)
+
+    x = predictor._prepare(images)  # [n, 3, H, W] model input
+    weights = predictor.window_weights()
+    total = torch.zeros(count, *got.shape[-2:])
+    norm = torch.zeros(count)
+    centres = []
+    with torch.inference_mode():
+        tokens = model.encode(x)
+        for q in range(count):
+            idx = [min(max(p, 0), count - 1) for p in range(q - 1, q + 2)]
+            logits = model.decode_window(tokens[idx][None], x[idx][None])[0]  # [3, Hh, Wh]
+            centres.append(logits[1])
+            for o in range(3):
+                if 0 <= q - 1 + o < count:
+                    total[q - 1 + o] += weights[o] * torch.sigmoid(logits[o])
+                    norm[q - 1 + o] += weights[o]
+    if combine == "centre":
+        expected = torch.stack(centres)
+    else:
+        expected = torch.logit(total / norm[:, None, None], eps=1e-6)
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)

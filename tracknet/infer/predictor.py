@@ -4,7 +4,9 @@ Frames are read by a background thread (decoding overlaps the model), resized by
 batched through the backbone ONCE per frame, and the cached tokens of ``T`` consecutive frames
 feed the temporal decoder. Each frame is decoded from the window centred on it (at the ends of the
 video the edge frame is repeated), so every frame sees its past and its future and the decoder
-runs once per frame. Only ``batch_size + T`` frames are held at any time.
+runs once per frame. With ``predict.combine=weighted`` every window is decoded for all its T
+frames instead, and the T heatmaps of each frame are averaged with weights towards the window
+centre. Only ``batch_size + 2T`` frames are held at any time.
 """
 
 from __future__ import annotations
@@ -200,6 +202,33 @@ class Predictor:
             logits = self.model.decode_window(tokens, images, select=self.frames // 2)
         return logits[:, 0].float()
 
+    @torch.inference_mode()
+    def _decode_all(self, tokens: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """Windows ``[B, T, ...]`` -> probabilities of all their frames ``[B, T, Hh, Wh]``."""
+        with self._amp():
+            logits = self.model.decode_window(tokens, images)
+        return torch.sigmoid(logits.float())
+
+    def window_weights(self) -> list[float]:
+        """Weight of each position of a window when heatmaps are combined: 1, 2, ..., 2, 1."""
+        c = self.frames // 2
+        return [float(min(j, self.frames - 1 - j, c) + 1) for j in range(self.frames)]
+
+    def _predictions(self, logits: torch.Tensor, frame_size, metas) -> Iterator[FramePrediction]:
+        """Decoded heatmaps ``[n, Hh, Wh]`` and their frames' ``(index, ok)`` -> predictions."""
+        det = self.codec.decode(logits, frame_size=frame_size, top_k=self.cfg.top_k).numpy()
+        for j, (index, ok) in enumerate(metas):
+            yield FramePrediction(
+                index=index,
+                ok=ok,
+                visible=bool(det.visible[j]) and ok,
+                x=float(det.xy[j, 0]),
+                y=float(det.xy[j, 1]),
+                score=float(det.score[j]),
+                candidates_xy=det.candidates_xy[j] if ok else det.candidates_xy[j] * 0,
+                candidates_score=det.candidates_score[j] if ok else det.candidates_score[j] * 0,
+            )
+
     # ------------------------------------------------------------------ stream
     @torch.inference_mode()
     def run(
@@ -252,50 +281,71 @@ class Predictor:
                 tok_buf.append(tok)
             pending.clear()
 
-        def ready_windows(final: bool) -> list[list[int]]:
-            """Buffer positions of the windows that can be decoded now."""
+        combine = self.cfg.combine == "weighted" and t > 1
+        weights = self.window_weights()
+        next_window = 0  # stream position of the centre of the next window to decode
+        # combine: frame position -> [sum of weighted probabilities, sum of weights, index, ok]
+        acc: dict[int, list] = {}
+
+        def ready_windows(final: bool) -> list[tuple[int, list[int]]]:
+            """(centre position, buffer positions) of the windows that can be decoded now."""
             base = read - len(idx_buf)  # stream position of idx_buf[0]
             out = []
-            position = emitted
+            position = next_window
             while position < read:
                 lo, hi = position - centre, position - centre + t - 1
                 if hi >= read and not final:
                     break
-                out.append([min(max(p, 0), read - 1) - base for p in range(lo, hi + 1)])
+                out.append((position, [min(max(p, 0), read - 1) - base for p in range(lo, hi + 1)]))
                 position += 1
             return out
 
-        def decode(windows: list[list[int]]) -> Iterator[FramePrediction]:
-            nonlocal emitted
-            for start in range(0, len(windows), self.batch_size):
-                chunk = windows[start : start + self.batch_size]
-                tokens = torch.stack([torch.stack([tok_buf[p] for p in w]) for w in chunk])
-                images = torch.stack([torch.stack([img_buf[p] for p in w]) for w in chunk])
-                logits = self._decode_centres(tokens, images)  # [b, Hh, Wh]
-                det = self.codec.decode(logits, frame_size=frame_size, top_k=self.cfg.top_k)
-                det = det.numpy()
-                for j, w in enumerate(chunk):
-                    p = w[centre]
-                    ok = ok_buf[p]
-                    yield FramePrediction(
-                        index=idx_buf[p],
-                        ok=ok,
-                        visible=bool(det.visible[j]) and ok,
-                        x=float(det.xy[j, 0]),
-                        y=float(det.xy[j, 1]),
-                        score=float(det.score[j]),
-                        candidates_xy=det.candidates_xy[j] if ok else det.candidates_xy[j] * 0,
-                        candidates_score=det.candidates_score[j]
-                        if ok
-                        else det.candidates_score[j] * 0,
-                    )
-                    emitted += 1
-            # forget frames no window will need again
+        def forget() -> None:
+            """Drop the frames no window still to decode will need."""
             base = read - len(idx_buf)
-            while idx_buf and base < emitted - centre:
+            while idx_buf and base < next_window - centre:
                 for buf in (idx_buf, ok_buf, img_buf, tok_buf):
                     buf.popleft()
                 base += 1
+
+        def decode(windows: list[tuple[int, list[int]]], final: bool) -> Iterator[FramePrediction]:
+            nonlocal emitted, next_window
+            for start in range(0, len(windows), self.batch_size):
+                chunk = windows[start : start + self.batch_size]
+                tokens = torch.stack([torch.stack([tok_buf[p] for p in w]) for _, w in chunk])
+                images = torch.stack([torch.stack([img_buf[p] for p in w]) for _, w in chunk])
+                if not combine:
+                    logits = self._decode_centres(tokens, images)  # [b, Hh, Wh]
+                    metas = [(idx_buf[w[centre]], ok_buf[w[centre]]) for _, w in chunk]
+                    yield from self._predictions(logits, frame_size, metas)
+                    emitted += len(chunk)
+                    next_window += len(chunk)
+                    continue
+                probs = self._decode_all(tokens, images)  # [b, T, Hh, Wh]
+                for j, (position, w) in enumerate(chunk):
+                    for o in range(t):
+                        frame = position - centre + o
+                        if frame < emitted or frame >= read:  # a repeated edge frame
+                            continue
+                        entry = acc.get(frame)
+                        if entry is None:
+                            entry = acc[frame] = [0.0, 0.0, idx_buf[w[o]], ok_buf[w[o]]]
+                        entry[0] = probs[j, o] * weights[o] + entry[0]
+                        entry[1] += weights[o]
+                next_window += len(chunk)
+                # frame f has all its windows once the one centred at f + centre is decoded
+                # (at the end of the stream, once the last window is decoded, every frame is)
+                last = final and next_window >= read
+                done = [f for f in sorted(acc) if f + centre < next_window or last]
+                if done:
+                    mean = torch.stack([acc[f][0] / acc[f][1] for f in done])
+                    logits = torch.logit(mean, eps=1e-6)
+                    metas = [(acc[f][2], acc[f][3]) for f in done]
+                    for f in done:
+                        del acc[f]
+                    yield from self._predictions(logits, frame_size, metas)
+                    emitted += len(done)
+            forget()
 
         for index, image in frames:
             pending.append((index, image))
@@ -304,7 +354,7 @@ class Predictor:
                 on_frame(read)
             if len(pending) >= self.batch_size:
                 flush_reads()
-                yield from decode(ready_windows(final=False))
+                yield from decode(ready_windows(final=False), final=False)
         if pending:
             flush_reads()
-        yield from decode(ready_windows(final=True))
+        yield from decode(ready_windows(final=True), final=True)
