@@ -33,3 +33,18 @@ def tiny_dinov3(tmp_path_factory):
     from tests.helpers import tiny_vit
 
     return str(tiny_vit(tmp_path_factory.mktemp("vit"), hidden=32, layers=1, heads=2))
+
+
+def tiny_temporal_overrides(backbone: str, *extra: str) -> list[str]:
+    """Overrides of a tiny 3-frame TrackNet at 64x32 on the random ViT ``backbone``."""
+    return [
+        f"model.pretrained_model_name={backbone}",
+        "model.backbone.device_map=null",
+        "model.frames=3",
+        "model.input_size=[64,32]",
+        "model.heatmap.size=[32,16]",
+        "model.decoder.channels=[32,8]",
+        "model.decoder.upsample=[2]",
+        "model.temporal.heads=2",
+        *extra,
+    ]

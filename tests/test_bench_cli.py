@@ -10,20 +10,12 @@ import math
 
 import pytest
 
+from tests.conftest import tiny_temporal_overrides
 from tracknet.cli import main
 
 
 def tiny_overrides(backbone: str) -> list[str]:
-    return [
-        f"model.pretrained_model_name={backbone}",
-        "model.backbone.device_map=null",
-        "model.frames=3",
-        "model.input_size=[64,32]",
-        "model.heatmap.size=[32,16]",
-        "model.decoder.channels=[32,8]",
-        "model.decoder.upsample=[2]",
-        "model.temporal.heads=2",
-    ]
+    return tiny_temporal_overrides(backbone)
 
 
 UNET = (

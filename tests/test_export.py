@@ -7,6 +7,7 @@ import csv
 import pytest
 import torch
 
+from tests.conftest import tiny_temporal_overrides
 from tracknet.cli import main
 
 pytest.importorskip("onnxruntime")
@@ -14,19 +15,9 @@ pytest.importorskip("onnxscript")  # the dynamo exporter needs it
 
 
 def tiny_overrides(backbone: str) -> list[str]:
-    return [
-        f"model.pretrained_model_name={backbone}",
-        "model.backbone.device_map=null",
-        "model.frames=3",
-        "model.input_size=[64,32]",
-        "model.heatmap.size=[32,16]",
-        "model.decoder.channels=[32,8]",
-        "model.decoder.upsample=[2]",
-        "model.temporal.heads=2",
-        "model.detail.enabled=true",
-        "model.detail.channels=8",
-        "predict.device=cpu",
-    ]
+    return tiny_temporal_overrides(
+        backbone, "model.detail.enabled=true", "model.detail.channels=8", "predict.device=cpu"
+    )
 
 
 @pytest.fixture(scope="module")
