@@ -1,6 +1,8 @@
 """Test-wide setup: a private, offline Hugging Face cache and a small thread count."""
 
 import os
+import subprocess
+import sys
 import tempfile
 
 # Before transformers or huggingface_hub are imported anywhere: never touch the user's cache and
@@ -48,3 +50,15 @@ def tiny_temporal_overrides(backbone: str, *extra: str) -> list[str]:
         "model.temporal.heads=2",
         *extra,
     ]
+
+
+def tracknet_popen(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
+    """``python -m tracknet ARGS`` in a child process, stdout and stderr merged, as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracknet", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )

@@ -18,6 +18,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.conftest import tracknet_popen
 from tests.reliability.conftest import ENV, assert_one_clear_line, cli, tiny_overrides
 from tracknet.config import load_config, save_config
 from tracknet.errors import StorageError, UserError
@@ -33,13 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _popen(*args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tracknet", *args],
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return tracknet_popen(*args, env=ENV)
 
 
 def _no_temporary_files(folder: Path) -> None:

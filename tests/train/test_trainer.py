@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.conftest import tracknet_popen
 from tests.train.conftest import tiny_overrides
 from tracknet.config import save_config
 from tracknet.errors import UserError
@@ -27,14 +28,7 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
 
 
 def _tracknet(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tracknet", *args],
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        **kw,
-    )
+    return tracknet_popen(*args, env=ENV, **kw)
 
 
 def test_run_folder_has_everything(tiny_cfg, tmp_path):

@@ -107,16 +107,21 @@ def read_meta(directory: str | Path) -> dict:
         raise CheckpointError(f"{meta_path} is not valid JSON: {exc}") from exc
     if meta.get("format") != "tracknet" or meta.get("version") != FORMAT_VERSION:
         raise CheckpointError(f"{meta_path}: unknown checkpoint format {meta.get('format')!r}")
-    for name, expected in meta.get("files", {}).items():
+    verify_fingerprints(directory, meta.get("files", {}))
+    return meta
+
+
+def verify_fingerprints(directory: Path, files: dict[str, str]) -> None:
+    """Raise :class:`CheckpointError` unless each of ``files`` (name -> SHA-256) is there intact."""
+    for name, expected in files.items():
         path = directory / name
-        if not path.exists():
+        if not path.is_file():
             raise CheckpointError(f"checkpoint file {path} is missing")
         if sha256_file(path) != expected:
             raise CheckpointError(
                 f"checkpoint file {path} does not match its recorded fingerprint (modified or "
                 "corrupted); refusing to load it"
             )
-    return meta
 
 
 def model_config_from_meta(meta: dict) -> ModelConfig:

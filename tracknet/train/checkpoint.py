@@ -33,7 +33,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tracknet.errors import CheckpointError, StorageError
-from tracknet.models.serialization import read_meta, save_model
+from tracknet.models.serialization import read_meta, save_model, verify_fingerprints
 from tracknet.utils import atomic_path, atomic_write_text, sha256_file, storage_error
 
 STATE = "trainer_state.json"
@@ -234,13 +234,5 @@ def _read_state(directory: Path) -> dict[str, Any]:
             f"{path} does not list the fingerprints of {', '.join(STATE_FILES)}; this training "
             "state was not written by this version of tracknet"
         )
-    for name, expected in files.items():
-        file = directory / name
-        if not file.is_file():
-            raise CheckpointError(f"checkpoint file {file} is missing")
-        if sha256_file(file) != expected:
-            raise CheckpointError(
-                f"checkpoint file {file} does not match its recorded fingerprint (modified or "
-                "corrupted); refusing to load it"
-            )
+    verify_fingerprints(directory, files)
     return state
