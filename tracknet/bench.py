@@ -94,28 +94,6 @@ def rss_mb() -> float | None:
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def prepare_model(
-    model: torch.nn.Module,
-    device: torch.device,
-    dtype: torch.dtype,
-    channels_last: bool = False,
-    attention: str = "auto",
-) -> torch.nn.Module:
-    """Put ``model`` on ``device`` for inference as ``tracknet predict`` does.
-
-    Under bf16/fp16 the ViT's weights are held in that dtype
-    (:func:`tracknet.infer.predictor.cast_backbone_weights`) and the rest runs under autocast.
-    """
-    from tracknet.infer.predictor import cast_backbone_weights, use_inference_attention
-
-    model = model.to(device).eval()
-    cast_backbone_weights(model, dtype if dtype != torch.float32 else None)
-    use_inference_attention(model, device, attention)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    return model
-
-
 def frame_step(
     model: torch.nn.Module,
     batch: int,
@@ -194,7 +172,7 @@ def bench_models(
     device: str = "cpu",
     warmup: int = 2,
     repeats: int = 5,
-    channels_last: bool = False,
+    channels_last: bool | None = None,
     compile: bool = False,
     workdir: str | Path | None = None,
     onnx: bool = False,
@@ -202,14 +180,16 @@ def bench_models(
     """Time each configuration's model, alternating between them run after run.
 
     ``input_size`` (``(W, H)``) applies to every model; without it each uses its
-    ``model.input_size``. ``compile``: ``torch.compile`` the first model only (the others stay
-    eager, so ``--vs`` with the same configuration measures the gain). ``onnx``: also time the first model exported to ONNX under onnxruntime
+    ``model.input_size``. ``channels_last``: ``None`` follows each configuration's
+    ``predict.channels_last``, as ``tracknet predict`` does. ``compile``: ``torch.compile`` the
+    first model only (the others stay eager, so ``--vs`` with the same configuration measures the
+    gain). ``onnx``: also time the first model exported to ONNX under onnxruntime
     next to the same PyTorch model, both on whole windows (``forward``: T frames in, T heatmaps
     out, as ``tracknet predict --backend onnx`` runs it: one window per predicted frame).
     """
     if onnx and (dtype != "fp32" or device != "cpu" or compile):
         raise ValueError("the ONNX comparison runs in fp32 on the CPU, without --compile")
-    from tracknet.infer.predictor import keep_freed_memory
+    from tracknet.infer.predictor import keep_freed_memory, prepare_for_inference
 
     if torch.device(device).type == "cpu":
         keep_freed_memory()  # as tracknet predict does
@@ -220,7 +200,8 @@ def bench_models(
         folder = Path(workdir) / f"model{i}" if workdir else None
         name = cfg.model.pretrained_model_name  # before build_for_bench may replace it
         model, note = build_for_bench(cfg, folder)
-        model = prepare_model(model, dev, torch_dtype, channels_last, cfg.predict.attention)
+        layout = cfg.predict.channels_last if channels_last is None else channels_last
+        model = prepare_for_inference(model, dev, torch_dtype, layout, cfg.predict.attention)
         size = wh_to_hw(input_size) if input_size else wh_to_hw(cfg.model.input_size)
         compiled = compile and i == 0  # the others stay eager: an A/B in one run
         combine = cfg.predict.combine == "weighted"
@@ -277,7 +258,9 @@ def bench_models(
                 "device": str(dev),
                 "threads": torch.get_num_threads(),
                 "frames_per_call": e["frames"],
-                "channels_last": channels_last,
+                "channels_last": cfg.predict.channels_last
+                if channels_last is None
+                else channels_last,
                 "compile": e.get("compile", False),
                 "peak_memory_mb": e["peak_mb"],
                 "peak_memory_kind": "cuda max_memory_allocated"

@@ -213,6 +213,7 @@ def predict_cost(
     One "frame" is what :class:`tracknet.infer.predictor.Predictor` pays per frame: the backbone
     on the new frame (``encode``) and the decoder on the window centred on it
     (``decode_window(select=T // 2)``), in batches of ``batch`` frames at the model input size.
+    Each model runs as ``Predictor`` sets it up on the CPU (attention kernel, memory layout; fp32).
     Returns ``{name: {"encode_ms", "decode_ms", "total_ms"}}`` (medians over ``repeats``).
     """
     import statistics
@@ -221,8 +222,14 @@ def predict_cost(
 
     from tracknet.config import wh_to_hw
     from tracknet.infer.loading import load_run
+    from tracknet.infer.predictor import prepare_for_inference
 
-    models = {name: load_run(path)[0].eval() for name, path in run_dirs.items()}
+    models = {}
+    for name, path in run_dirs.items():
+        model, run_cfg = load_run(path)
+        p = run_cfg.predict
+        cpu = torch.device("cpu")
+        models[name] = prepare_for_inference(model, cpu, None, p.channels_last, p.attention)
     times: dict[str, dict[str, list[float]]] = {n: {"encode": [], "decode": []} for n in models}
     gen = torch.Generator().manual_seed(0)
     with torch.inference_mode():

@@ -192,6 +192,9 @@ class PredictConfig:
     # every window and average each frame's T heatmaps (probabilities), weighted towards the
     # window centre (T=3: 1, 2, 1)
     combine: str = "centre"
+    # convolution weights (decoder, head, detail path, U-Net) in channels-last memory: oneDNN's
+    # fast layout on CPUs, tensor cores' on GPUs (docs/benchmarks.md has the A/B)
+    channels_last: bool = True
 
 
 @dataclass

@@ -422,3 +422,35 @@ def test_overlapping_windows_give_each_frame_the_right_heatmap(tiny_run, combine
     else:
         expected = torch.logit(total / norm[:, None, None], eps=1e-6)
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_channels_last_weights_give_the_same_heatmaps(tiny_run):
+    """``predict.channels_last`` (the default) changes the memory layout only, not the output."""
+    import torch
+
+    from tracknet.config import load_config
+    from tracknet.data.codec import HeatmapCodec
+    from tracknet.infer.predictor import Predictor
+    from tracknet.models import TrackNet
+
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(5)]
+    heatmaps = {}
+    for layout in (False, True):
+        cfg = load_config(tiny_run / "config.yaml", [f"predict.channels_last={layout}"])
+        model = TrackNet.from_pretrained(tiny_run).eval()
+        codec = HeatmapCodec.from_config(cfg)
+        seen: list[torch.Tensor] = []
+        decode = codec.decode
+
+        def spy(logits, _seen=seen, _decode=decode, **kwargs):
+            _seen.append(logits.clone())
+            return _decode(logits, **kwargs)
+
+        codec.decode = spy
+        list(Predictor(model, codec, cfg.predict).run(enumerate(images), (64, 48)))
+        head = model.head.conv.weight
+        assert head.is_contiguous(memory_format=torch.channels_last) == layout
+        heatmaps[layout] = torch.cat(seen)
+    assert heatmaps[True].shape == (5, *heatmaps[False].shape[1:])
+    torch.testing.assert_close(heatmaps[True], heatmaps[False], atol=1e-5, rtol=1e-5)

@@ -124,6 +124,30 @@ def test_detail_path_of_one_selected_frame_matches_the_whole_window(background):
             torch.testing.assert_close(path(frames, bg, select=t), whole[:, t])
 
 
+@pytest.mark.parametrize("fusion", ["attention1", "attention2", "concat"])
+def test_fusion_of_one_selected_frame_matches_the_whole_window(fusion):
+    """Streaming asks the fusion for one frame; it must equal that frame of the whole window."""
+    torch.manual_seed(0)
+    if fusion == "concat":
+        module = TemporalConcat(16, 5)
+        torch.nn.init.normal_(module.proj.weight, std=0.1)  # zero-initialised: make it count
+    else:
+        module = TemporalAttention(16, 5, layers=int(fusion[-1]), heads=2)
+        torch.nn.init.normal_(module.time_embed, std=0.5)
+    module.eval()
+    grids = torch.randn(2, 5, 3, 4, 16)
+    with torch.no_grad():
+        whole = module(grids)
+        for t in range(5):
+            one = module(grids, select=t)
+            assert one.shape == (2, 1, 3, 4, 16)
+            torch.testing.assert_close(one[:, 0], whole[:, t], rtol=1e-5, atol=1e-5)
+        # every frame of the window still reaches the selected one
+        other = grids.clone()
+        other[:, 4] = torch.randn(2, 3, 4, 16)  # (a constant shift would vanish in the norm)
+        assert not torch.allclose(module(other, select=2), module(grids, select=2))
+
+
 # --------------------------------------------------------------------------- the spec model
 def test_single_frame_without_extras_reproduces_the_spec_modules(tiny_dinov3):
     cfg = tiny_cfg(tiny_dinov3)  # model.frames=1 and detail off are the defaults

@@ -291,7 +291,6 @@ def _configure_model(parser: argparse.ArgumentParser) -> None:
     _add_timing_args(parser, batch_size=1)
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls (2)")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per model (5)")
-    parser.add_argument("--channels-last", action="store_true", help="channels-last weights")
     parser.add_argument(
         "--compile",
         action="store_true",
@@ -323,7 +322,6 @@ def _run_model(args: argparse.Namespace) -> int:
             device=args.device,
             warmup=args.warmup,
             repeats=args.repeats,
-            channels_last=args.channels_last,
             compile=args.compile,
             workdir=tmp,
             onnx=args.onnx,

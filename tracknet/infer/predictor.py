@@ -152,6 +152,28 @@ def use_inference_attention(model, device: torch.device, choice: str = "auto") -
     return impl
 
 
+def prepare_for_inference(
+    model,
+    device: torch.device,
+    dtype: torch.dtype | None = None,
+    channels_last: bool = True,
+    attention: str = "auto",
+):
+    """Set ``model`` up for inference on ``device`` the way ``tracknet predict`` runs it.
+
+    Evaluation mode on ``device``; the ViT's weights held in ``dtype`` (``None`` or fp32: as
+    they are; the rest then runs under autocast); the attention kernel for the device
+    (:func:`use_inference_attention`); 4-D (convolution) weights in channels-last memory.
+    Returns the model (changed in place).
+    """
+    model = model.to(device).eval()
+    cast_backbone_weights(model, dtype if dtype != torch.float32 else None)
+    use_inference_attention(model, device, attention)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
 class Predictor:
     """Runs a trained model over a stream of frames.
 
@@ -165,13 +187,13 @@ class Predictor:
     def __init__(self, model, codec, cfg: PredictConfig | None = None):
         self.cfg = cfg or PredictConfig()
         self.device = resolve_device(self.cfg.device)
-        self.model = model.to(self.device).eval()
+        self.autocast = self._autocast_dtype()
+        self.model = prepare_for_inference(
+            model, self.device, self.autocast, self.cfg.channels_last, self.cfg.attention
+        )
         self.codec = codec
         self.frames = int(getattr(model, "frames", 1))
         self.batch_size = max(1, self.cfg.batch_size)
-        self.autocast = self._autocast_dtype()
-        cast_backbone_weights(self.model, self.autocast)
-        use_inference_attention(self.model, self.device, self.cfg.attention)
         if self.device.type == "cpu":
             keep_freed_memory()
 

@@ -29,11 +29,42 @@ class TemporalAttention(nn.Module):
         )
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
-    def forward(self, grids: torch.Tensor) -> torch.Tensor:
+    def forward(self, grids: torch.Tensor, select: int | None = None) -> torch.Tensor:
+        """``[B, T, Hp, Wp, C]`` -> the same, or ``[B, 1, Hp, Wp, C]`` for frame ``select`` alone.
+
+        With ``select`` the last layer computes only that frame's query, attention output and
+        feed-forward (its keys and values still come from all T frames), which is what streaming
+        decoding needs: the same result as ``forward(grids)[:, select]`` for about half the work.
+        """
         b, t, hp, wp, c = grids.shape
         seq = grids.permute(0, 2, 3, 1, 4).reshape(b * hp * wp, t, c)  # -> [B*Hp*Wp, T, C]
-        seq = self.encoder(seq + self.time_embed[:t])
+        seq = seq + self.time_embed[:t]
+        layers = list(self.encoder.layers)
+        if select is None:
+            for layer in layers:
+                seq = layer(seq)
+        else:
+            for layer in layers[:-1]:
+                seq = layer(seq)
+            seq = _one_query(layers[-1], seq, select)  # [B*Hp*Wp, 1, C]
+            t = 1
         return seq.reshape(b, hp, wp, t, c).permute(0, 3, 1, 2, 4)  # -> [B, T, Hp, Wp, C]
+
+
+def _one_query(layer: nn.TransformerEncoderLayer, seq: torch.Tensor, select: int) -> torch.Tensor:
+    """Output of a pre-norm encoder ``layer`` at position ``select`` of ``seq`` ``[N, T, C]``.
+
+    Written out from the layer's own modules (norm_first: ``x + SA(LN1(x))``, then
+    ``x + FF(LN2(x))``), so only one of the T positions pays for the query, the output
+    projection and the feed-forward.
+    """
+    h = layer.norm1(seq)
+    q = h[:, select : select + 1]
+    x = seq[:, select : select + 1] + layer.dropout1(
+        layer.self_attn(q, h, h, need_weights=False)[0]
+    )
+    ff = layer.linear2(layer.dropout(layer.activation(layer.linear1(layer.norm2(x)))))
+    return x + layer.dropout2(ff)
 
 
 class TemporalConcat(nn.Module):
@@ -46,10 +77,12 @@ class TemporalConcat(nn.Module):
         nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
 
-    def forward(self, grids: torch.Tensor) -> torch.Tensor:
+    def forward(self, grids: torch.Tensor, select: int | None = None) -> torch.Tensor:
+        """``[B, T, Hp, Wp, C]`` -> the same, or ``[B, 1, Hp, Wp, C]`` for frame ``select``."""
         b, t, hp, wp, c = grids.shape
         stacked = grids.permute(0, 2, 3, 1, 4).reshape(b, hp, wp, t * c)  # [B, Hp, Wp, T*C]
-        return grids + self.proj(stacked).unsqueeze(1)  # broadcast over T
+        own = grids if select is None else grids[:, select : select + 1]
+        return own + self.proj(stacked).unsqueeze(1)  # broadcast over T
 
 
 def build_temporal_fusion(kind: str, channels: int, frames: int, layers: int, heads: int):

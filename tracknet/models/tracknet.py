@@ -80,8 +80,8 @@ class TrackNet(nn.Module):
         """
         b, t = tokens.shape[:2]
         if self.temporal is not None:
-            tokens = self.temporal(tokens)
-        if select is not None:
+            tokens = self.temporal(tokens, select=select)  # [B, T or 1, Hp, Wp, C]
+        elif select is not None:
             tokens = tokens[:, select : select + 1]  # [B, 1, Hp, Wp, C]
         detail = None
         if self.detail is not None:
