@@ -222,8 +222,9 @@ def predict_cost(
 
     from tracknet.config import wh_to_hw
     from tracknet.infer.loading import load_run
-    from tracknet.infer.predictor import prepare_for_inference
+    from tracknet.infer.predictor import keep_freed_memory, prepare_for_inference
 
+    keep_freed_memory()  # the allocator setting Predictor uses on the CPU
     models = {}
     for name, path in run_dirs.items():
         model, run_cfg = load_run(path)

@@ -184,8 +184,8 @@ class PredictConfig:
     max_gap: int = 5  # frames filled by interpolation when smoothing
     trail: int = 10  # frames of fading trail in the overlay
     top_k: int = 5  # candidate blobs handed to the tracker
-    # the ViT's attention kernel at inference: auto = eager (matmul + softmax) on the CPU, where
-    # it beat PyTorch's fused CPU kernel at these sequence lengths, and sdpa on GPUs
+    # the ViT's attention kernel at inference: auto = eager (matmul + softmax) on a CPU in bf16
+    # for inputs up to 1024 patches, where it beat PyTorch's fused CPU kernel, else sdpa
     attention: str = "auto"
     # how a T-frame model's overlapping windows make one frame's heatmap: centre = decode each
     # frame once, from the window centred on it (cheapest); weighted = decode all T frames of

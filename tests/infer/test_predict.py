@@ -336,7 +336,7 @@ def test_track_memory_per_frame_is_small():
 
 
 def test_cpu_inference_uses_eager_attention_with_the_same_logits(tiny_run):
-    """``predict.attention=auto`` picks eager attention on the CPU; the function is unchanged."""
+    """``predict.attention=auto`` picks eager attention on a CPU in bf16; the function is unchanged."""
     import torch
 
     from tracknet.config import PredictConfig, load_config
@@ -352,15 +352,32 @@ def test_cpu_inference_uses_eager_attention_with_the_same_logits(tiny_run):
         assert hf.config._attn_implementation == "sdpa"
         fused = model(frames)
         assert use_inference_attention(model, torch.device("cuda"), "auto") == "sdpa"
-        assert use_inference_attention(model, torch.device("cpu"), "auto") == "eager"
+        assert use_inference_attention(model, torch.device("cpu"), "auto") == "sdpa"  # fp32
+        assert model.backbone.eager_max_tokens is None
+        assert (
+            use_inference_attention(model, torch.device("cpu"), "auto", torch.bfloat16) == "eager"
+        )
         assert hf.config._attn_implementation == "eager"
         eager = model(frames)
     torch.testing.assert_close(eager, fused, atol=1e-5, rtol=1e-5)
 
+    # auto on the CPU: eager up to a number of patches, SDPA above, decided at each call
+    assert model.backbone.eager_max_tokens is not None
+    model.backbone.eager_max_tokens = 4  # 48x64 is 3x4 = 12 patches of 16 px; 16x32 is 2
+    with torch.inference_mode():
+        large = model(frames)
+        assert hf.config._attn_implementation == "sdpa"
+        model(frames[..., :16, :32])
+        assert hf.config._attn_implementation == "eager"
+    torch.testing.assert_close(large, fused, atol=1e-5, rtol=1e-5)
+
     codec = HeatmapCodec.from_config(load_config(tiny_run / "config.yaml"))
     Predictor(model, codec, PredictConfig(device="cpu", attention="sdpa"))
+    assert model.backbone.eager_max_tokens is None  # an explicit choice holds for every size
     assert hf.config._attn_implementation == "sdpa"
     Predictor(model, codec, PredictConfig(device="cpu"))
+    assert hf.config._attn_implementation == "sdpa"  # fp32
+    Predictor(model, codec, PredictConfig(device="cpu", half=True))
     assert hf.config._attn_implementation == "eager"
 
 

@@ -124,6 +124,38 @@ def test_detail_path_of_one_selected_frame_matches_the_whole_window(background):
             torch.testing.assert_close(path(frames, bg, select=t), whole[:, t])
 
 
+@pytest.mark.parametrize("background", [False, True])
+def test_detail_path_normalises_raw_frames_itself(background):
+    """Raw frames + mean/std give what normalised frames give, in both branches."""
+    torch.manual_seed(0)
+    path = DetailPath(channels=8, scale=2, use_diff=True, background=background).eval()
+    mean, std = torch.tensor([0.4, 0.5, 0.6]), torch.tensor([0.2, 0.25, 0.3])
+    raw = torch.rand(2, 3, 3, 16, 16)
+    bg = torch.rand(2, 3, 16, 16) if background else None
+
+    def norm(x):
+        return (x - mean.view(3, 1, 1)) / std.view(3, 1, 1)
+
+    with torch.no_grad():
+        whole = path(norm(raw), norm(bg) if background else None)
+        torch.testing.assert_close(path(raw, bg, None, mean, std), whole, rtol=1e-5, atol=1e-5)
+        for t in range(3):
+            one = path(raw, bg, t, mean, std)
+            torch.testing.assert_close(one, whole.unflatten(0, (2, 3))[:, t], rtol=1e-5, atol=1e-5)
+
+
+def test_gelu_on_channels_last_maps_is_plain_gelu():
+    from tracknet.models.blocks import GELU
+
+    x = torch.randn(2, 8, 5, 7)
+    xc = x.contiguous(memory_format=torch.channels_last)
+    out = GELU()(xc)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, torch.nn.functional.gelu(x))
+    torch.testing.assert_close(GELU()(x), torch.nn.functional.gelu(x))
+    assert isinstance(GELU(), torch.nn.GELU)
+
+
 @pytest.mark.parametrize("fusion", ["attention1", "attention2", "concat"])
 def test_fusion_of_one_selected_frame_matches_the_whole_window(fusion):
     """Streaming asks the fusion for one frame; it must equal that frame of the whole window."""

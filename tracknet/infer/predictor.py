@@ -137,17 +137,30 @@ def cast_backbone_weights(model, dtype: torch.dtype | None) -> None:
         hf.to(dtype)
 
 
-def use_inference_attention(model, device: torch.device, choice: str = "auto") -> str | None:
+# Above this many patches ``predict.attention=auto`` leaves eager attention for SDPA on a CPU in
+# bf16: between the 576 patches where eager won and the 3600 where SDPA did (crossover not
+# measured).
+CPU_EAGER_MAX_TOKENS = 1024
+
+
+def use_inference_attention(
+    model, device: torch.device, choice: str = "auto", dtype: torch.dtype | None = None
+) -> str | None:
     """Pick the ViT backbone's attention kernel for inference on ``device``; returns the choice.
 
-    ``auto``: ``eager`` (matmul + softmax) on the CPU, where it ran the ViT-S/16 backbone about
-    15 % faster than PyTorch's fused CPU attention at 581 tokens in bf16 (docs/benchmarks.md), and
-    ``sdpa`` elsewhere. ``None`` when the model has no ViT backbone.
+    ``auto``: on the CPU in bf16 (``dtype``), ``eager`` (matmul + softmax) for inputs of at most
+    :data:`CPU_EAGER_MAX_TOKENS` patches and PyTorch's fused kernel (``sdpa``) above, decided at
+    each call; ``sdpa`` everywhere else. Measured on ViT-S/16 at batch 8 (docs/benchmarks.md):
+    in bf16 eager is 1.1x faster at 576 patches (288x512) and SDPA 1.5x faster at 3600
+    (720x1280); in fp32 SDPA is 1.5x faster at 576. ``None`` when the model has no ViT backbone.
     """
     backbone = getattr(model, "backbone", None)
     if not hasattr(backbone, "set_attention"):
         return None
-    impl = choice if choice != "auto" else ("eager" if device.type == "cpu" else "sdpa")
+    if choice == "auto" and device.type == "cpu" and dtype == torch.bfloat16:
+        backbone.set_attention("eager", eager_max_tokens=CPU_EAGER_MAX_TOKENS)
+        return "eager"
+    impl = choice if choice != "auto" else "sdpa"
     backbone.set_attention(impl)
     return impl
 
@@ -168,7 +181,7 @@ def prepare_for_inference(
     """
     model = model.to(device).eval()
     cast_backbone_weights(model, dtype if dtype != torch.float32 else None)
-    use_inference_attention(model, device, attention)
+    use_inference_attention(model, device, attention, dtype)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     return model

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
-ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "silu": nn.SiLU}
+
+class GELU(nn.GELU):
+    """``nn.GELU`` that runs channels-last feature maps through the dense elementwise kernel.
+
+    PyTorch's CPU GELU takes a slower path for a 4-D tensor in channels-last memory (in bf16
+    about half the speed of the same values laid out contiguously); viewing the tensor as the
+    contiguous ``[N, H, W, C]`` it is in memory gives the same values at full speed.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (
+            x.ndim == 4
+            and not x.is_contiguous()
+            and x.is_contiguous(memory_format=torch.channels_last)
+        ):
+            return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return super().forward(x)
+
+
+ACTIVATIONS = {"gelu": GELU, "relu": nn.ReLU, "silu": nn.SiLU}
 NORMS = ("gn", "bn")
 GN_GROUPS = 8
 

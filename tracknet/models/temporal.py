@@ -167,10 +167,15 @@ class DetailPath(nn.Module):
         frames: torch.Tensor,
         background: torch.Tensor | None = None,
         select: int | None = None,
+        mean: torch.Tensor | None = None,
+        std: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``[B, T, 3, H, W]`` -> ``[B*T, Cd, H/scale, W/scale]`` (``[B, ...]`` with ``select``).
 
         Args:
+            frames: normalised frames; or frames in [0, 1] with ``mean`` and ``std`` (3 values
+                each), which the path then normalises itself.
+            background: ``[B, 3, H, W]``, normalised like ``frames``.
             select: compute only frame ``select`` of each window (its differences still use the
                 neighbours): what streaming inference needs.
         """
@@ -178,18 +183,35 @@ class DetailPath(nn.Module):
             background = frames.median(dim=1).values  # the window's median as a stand-in
         background = background if self.background else None
         if select is not None:
-            # The inputs of frame `select` alone (as detail_inputs would give them): streaming
-            # pays for one frame, not T.
-            t = frames.shape[1]
-            cur = frames[:, select]  # [B, 3, H, W]
-            parts = [cur]
-            if self.use_diff:
-                parts += [
-                    cur - frames[:, max(select - 1, 0)],
-                    frames[:, min(select + 1, t - 1)] - cur,
-                ]
+            return self.net(self._one_frame_inputs(frames, background, select, mean, std))
+        if mean is not None and std is not None:
+            frames = (frames - mean.view(3, 1, 1)) / std.view(3, 1, 1)
             if background is not None:
-                parts += [background, cur - background]
-            return self.net(torch.cat(parts, dim=1))  # [B, K, H, W] -> [B, Cd, H/s, W/s]
+                background = (background - mean.view(3, 1, 1)) / std.view(3, 1, 1)
         x = detail_inputs(frames, self.use_diff, background)
         return self.net(x.flatten(0, 1))  # [B*T, K, H, W] -> [B*T, Cd, H/s, W/s]
+
+    def _one_frame_inputs(self, frames, background, select, mean, std) -> torch.Tensor:
+        """The inputs of frame ``select`` alone, as :func:`detail_inputs` would give them.
+
+        Streaming pays for one frame, not T. Built in one channels-last copy (the layout the
+        convolutions run in), with the normalisation folded into a single multiply-add over the
+        K channels (the differences only scale: their means cancel).
+        """
+        t = frames.shape[1]
+        cur = frames[:, select]  # [B, 3, H, W]
+        parts, centred = [cur], [True]
+        if self.use_diff:
+            parts += [cur - frames[:, max(select - 1, 0)], frames[:, min(select + 1, t - 1)] - cur]
+            centred += [False, False]
+        if background is not None:
+            parts += [background, cur - background]
+            centred += [True, False]
+        x = torch.cat([p.permute(0, 2, 3, 1) for p in parts], dim=-1)  # [B, H, W, K]
+        if mean is not None and std is not None:
+            inv = 1.0 / std.flatten().to(x.dtype)
+            shift = -mean.flatten().to(x.dtype) * inv
+            scale = inv.repeat(len(parts))
+            offset = torch.cat([shift if c else torch.zeros_like(shift) for c in centred])
+            x = torch.addcmul(offset, x, scale)
+        return x.permute(0, 3, 1, 2)  # [B, K, H, W], channels-last in memory

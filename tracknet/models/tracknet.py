@@ -87,9 +87,8 @@ class TrackNet(nn.Module):
         if self.detail is not None:
             if frames is None:
                 raise ValueError("this model has a detail path: decode_window needs frames=")
-            norm = self.normalize(frames.flatten(0, 1)).unflatten(0, (b, t))
-            bg = self.normalize(background) if background is not None else None
-            detail = self.detail(norm, bg, select)  # [B*T' , Cd, H/s, W/s]
+            # the path normalises what it uses itself (one pass, not one per window frame)
+            detail = self.detail(frames, background, select, self.image_mean, self.image_std)
         features = self.decoder(tokens.flatten(0, 1), detail, self.heatmap_size_for(tokens))
         logits = self.head(features)  # [B*T', 1, Hh, Wh]
         return logits.reshape(b, -1, *logits.shape[-2:])

@@ -114,6 +114,7 @@ class ViTBackbone(nn.Module):
     def __init__(self, config: ViTBackboneConfig, model: nn.Module | None = None):
         super().__init__()
         self.config = config
+        self.eager_max_tokens: int | None = None  # see set_attention
         # ``model``: an already built HF ViT (restoring a checkpoint that carries its weights)
         self.model = model or load_pretrained_vit(
             config.pretrained_model_name, config.local_files_only, config.device_map
@@ -155,8 +156,16 @@ class ViTBackbone(nn.Module):
         super().train(mode and not self.config.freeze)
         return self
 
-    def set_attention(self, implementation: str) -> None:
-        """Switch the ViT's attention kernel (``"sdpa"`` or ``"eager"``); same function, other speed."""
+    def set_attention(self, implementation: str, eager_max_tokens: int | None = None) -> None:
+        """Switch the ViT's attention kernel (``"sdpa"`` or ``"eager"``); same function, other speed.
+
+        ``eager_max_tokens`` (with ``"eager"``): use eager attention only for inputs of at most
+        that many patches and SDPA above, chosen at each call.
+        """
+        self.eager_max_tokens = eager_max_tokens if implementation == "eager" else None
+        self._use_attention(implementation)
+
+    def _use_attention(self, implementation: str) -> None:
         setter = getattr(self.model, "set_attn_implementation", None)
         if setter is not None and self.model.config._attn_implementation != implementation:
             setter(implementation)
@@ -185,6 +194,9 @@ class ViTBackbone(nn.Module):
         """Args: x ``[B, 3, H, W]`` normalised images. Returns ``[B, H/p, W/p, C]`` on x's device."""
         self.check_input(x)
         b, _, h, w = x.shape
+        if self.eager_max_tokens is not None:
+            tokens = (h // self.patch_size) * (w // self.patch_size)
+            self._use_attention("eager" if tokens <= self.eager_max_tokens else "sdpa")
         param = next(self.model.parameters())
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze):
             out = self.model(pixel_values=x.to(device=param.device, dtype=param.dtype))

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from tracknet.models.blocks import GELU
+
 # Initial probability of "ball" at every pixel: a bias of logit(0.01) keeps the first steps of a
 # focal or BCE loss from being swamped by the ~99.9% background pixels (as in RetinaNet).
 PRIOR_PROBABILITY = 0.01
@@ -21,7 +23,7 @@ class HeatmapHead(nn.Module):
             raise ValueError(f"in_channels must be positive, got {in_channels}")
         self.in_channels = in_channels
         self.conv = nn.Conv2d(in_channels, in_channels, 3, padding=1)
-        self.act = nn.GELU()
+        self.act = GELU()  # nn.GELU, fast on channels-last maps
         self.out = nn.Conv2d(in_channels, 1, 1)
         nn.init.constant_(self.out.bias, -math.log((1 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY))
 
