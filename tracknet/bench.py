@@ -219,6 +219,7 @@ def bench_models(
                 "times": [],
                 "backend": "torch",
                 "compile": compiled,
+                "channels_last": layout,
                 "name": name,
             }
         )
@@ -258,9 +259,7 @@ def bench_models(
                 "device": str(dev),
                 "threads": torch.get_num_threads(),
                 "frames_per_call": e["frames"],
-                "channels_last": cfg.predict.channels_last
-                if channels_last is None
-                else channels_last,
+                "channels_last": e["channels_last"],
                 "compile": e.get("compile", False),
                 "peak_memory_mb": e["peak_mb"],
                 "peak_memory_kind": "cuda max_memory_allocated"
@@ -296,7 +295,7 @@ def _onnx_entries(first: dict[str, Any], batch: int, workdir: Path) -> list[dict
     def ort_forward():
         return session.run(None, {"frames": array})
 
-    common = {k: first[k] for k in ("cfg", "model", "note", "size", "name")}
+    common = {k: first[k] for k in ("cfg", "model", "note", "size", "name", "channels_last")}
     return [
         {**common, "step": step, "frames": batch, "times": [], "backend": backend}
         for backend, step in (("torch-window", torch_forward), ("onnxruntime-window", ort_forward))
