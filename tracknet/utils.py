@@ -8,7 +8,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 log = logging.getLogger("tracknet")
@@ -84,6 +84,20 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(directory: str | Path, names: Iterable[str]) -> list[Path]:
+    """Delete the hidden temporaries :func:`atomic_path` leaves for ``names`` when killed.
+
+    Only for a folder this process owns (no other writer can be inside ``atomic_path`` there).
+    Returns the files removed.
+    """
+    removed = []
+    for name in names:
+        for stale in Path(directory).glob(f".{name}.*.tmp*"):
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed
 
 
 def _umask() -> int:

@@ -12,12 +12,14 @@ from tracknet.errors import CheckpointError
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
     """``(weights folder, config.yaml)`` for a run folder, its ``best/`` or ``last/``.
 
-    A run folder's ``best/`` (best validation F1) is preferred over its latest weights.
+    A run folder's ``best/`` (best validation F1) is preferred over its latest weights; a
+    ``best.old/`` stands in for it when training was killed while swapping a new ``best/`` in.
     """
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist")
-    weights = path / "best" if (path / "best" / "model.json").exists() else path
+    candidates = (path / "best", path / "best.old", path)
+    weights = next((c for c in candidates if (c / "model.json").exists()), path)
     if not (weights / "model.json").exists():
         raise CheckpointError(
             f"{path} holds no model (no model.json): pass a run folder written by tracknet train"

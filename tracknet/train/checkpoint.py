@@ -117,7 +117,7 @@ def save_training_state(
             as it was and the partial ``last.new/`` is removed.
     """
     run_dir = Path(run_dir)
-    new, last, old = run_dir / "last.new", run_dir / "last", run_dir / "last.old"
+    new, last = run_dir / "last.new", run_dir / "last"
     _recover(run_dir)
     try:
         shutil.rmtree(new, ignore_errors=True)
@@ -138,12 +138,49 @@ def save_training_state(
         stopped = StorageError(f"{_strip(error)}. Training stopped; {_previous(run_dir)}")
         stopped.errno = exc.errno
         raise stopped from exc
-    shutil.rmtree(old, ignore_errors=True)
-    if last.exists():
-        last.rename(old)
-    new.rename(last)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in(new, last)
     return last
+
+
+def swap_in(new: Path, final: Path) -> None:
+    """Replace the folder ``final`` by the complete folder ``new``, never leaving neither.
+
+    ``final`` becomes ``final.old``, ``new`` becomes ``final``, ``final.old`` is removed: a kill
+    between the two renames leaves ``final.old`` complete (readers fall back to it).
+    """
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    new.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save_model_folder(
+    model: torch.nn.Module,
+    directory: str | Path,
+    save_backbone: bool | None = None,
+    extra: dict[str, str] | None = None,
+) -> Path:
+    """Save ``model`` (and ``extra`` text files) as the folder ``directory``, swapped in whole.
+
+    Written as ``NAME.new/`` and swapped in by :func:`swap_in`, so the pair ``model.safetensors``
+    / ``model.json`` is always from one save: a kill at any moment leaves the previous folder
+    (or its ``.old`` copy) loadable. On an error the partial ``NAME.new/`` is removed.
+    """
+    directory = Path(directory)
+    new = directory.with_name(directory.name + ".new")
+    try:
+        shutil.rmtree(new, ignore_errors=True)
+        new.mkdir(parents=True)
+        save_model(model, new, save_backbone=save_backbone)
+        for name, text in (extra or {}).items():
+            atomic_write_text(new / name, text)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    swap_in(new, directory)
+    return directory
 
 
 def _strip(error: BaseException) -> str:

@@ -22,9 +22,16 @@ from torch.utils.data import DataLoader, Dataset
 
 from tracknet.config import Config, load_config, save_config
 from tracknet.errors import UserError
-from tracknet.train.checkpoint import find_resumable, load_training_state, save_training_state
+from tracknet.models.serialization import META, WEIGHTS
+from tracknet.train.checkpoint import (
+    find_resumable,
+    load_training_state,
+    save_model_folder,
+    save_training_state,
+)
 from tracknet.train.optim import apply_lr, build_optimizer
 from tracknet.train.sampler import ResumableBatchSampler, split_key
+from tracknet.utils import remove_stale_temporaries
 
 log = logging.getLogger("tracknet.train")
 
@@ -313,9 +320,13 @@ class Trainer:
         )
         if result["f1"] > self.best_f1:
             self.best_f1 = result["f1"]
-            self._save_model(self.run_dir / "best")
-            (self.run_dir / "best" / "metrics.json").write_text(
-                json.dumps({"step": self.step, **result}, indent=2)
+            model = self.acc.unwrap_model(self.model)
+            metrics = json.dumps({"step": self.step, **result}, indent=2)
+            save_model_folder(
+                model,
+                self.run_dir / "best",
+                self._save_backbone(model),
+                extra={"metrics.json": metrics},
             )
         return result
 
@@ -345,7 +356,10 @@ class Trainer:
                 state,
                 save_backbone=self._save_backbone(model),
             )
-            self._save_model(self.run_dir)  # the run folder itself loads with from_pretrained
+            # the run folder itself loads with from_pretrained; a kill during an earlier save
+            # may have left hidden temporaries of these files
+            remove_stale_temporaries(self.run_dir, (WEIGHTS, META))
+            self._save_model(self.run_dir)
         self.acc.wait_for_everyone()
 
     def _tensorboard(self):
