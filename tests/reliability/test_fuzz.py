@@ -38,6 +38,8 @@ HEADERS = st.sampled_from(
         "",
     ]
 )
+ROWS = st.lists(st.lists(CELLS, min_size=0, max_size=6), max_size=12)
+FRAME_SIZES = st.one_of(st.none(), st.tuples(st.integers(1, 64), st.integers(1, 64)))
 
 
 def _csv_text(header: str, rows: list[list[str]]) -> str:
@@ -59,9 +61,9 @@ def _check(labels, frame_size, frame_count=None) -> None:
 @FUZZ
 @given(
     header=HEADERS,
-    rows=st.lists(st.lists(CELLS, min_size=0, max_size=6), max_size=12),
+    rows=ROWS,
     frame_count=st.one_of(st.none(), st.integers(0, 12)),
-    frame_size=st.one_of(st.none(), st.tuples(st.integers(1, 64), st.integers(1, 64))),
+    frame_size=FRAME_SIZES,
     strict=st.booleans(),
 )
 def test_ball_csv_reader(header, rows, frame_count, frame_size, strict):
@@ -77,9 +79,9 @@ def test_ball_csv_reader(header, rows, frame_count, frame_size, strict):
 @FUZZ
 @given(
     header=HEADERS,
-    rows=st.lists(st.lists(CELLS, min_size=0, max_size=6), max_size=12),
+    rows=ROWS,
     names=st.one_of(st.none(), st.just([f"{i:04d}.jpg" for i in range(6)])),
-    frame_size=st.one_of(st.none(), st.tuples(st.integers(1, 64), st.integers(1, 64))),
+    frame_size=FRAME_SIZES,
     strict=st.booleans(),
 )
 def test_tennis_csv_reader(header, rows, names, frame_size, strict):
