@@ -67,13 +67,14 @@ def _check(labels, frame_size, frame_count=None) -> None:
     strict=st.booleans(),
 )
 def test_ball_csv_reader(header, rows, frame_count, frame_size, strict):
-    path = TMP / "ball.csv"
-    path.write_text(_csv_text(header, rows))
-    try:
-        labels = read_ball_csv(path, frame_count, frame_size, DataProblems(strict=strict))
-    except DataError:
-        return
-    _check(labels, frame_size, frame_count)
+    problems = DataProblems(strict=strict)
+    _read_and_check(
+        TMP / "ball.csv",
+        _csv_text(header, rows),
+        lambda path: read_ball_csv(path, frame_count, frame_size, problems),
+        frame_size,
+        frame_count,
+    )
 
 
 @FUZZ
@@ -85,13 +86,24 @@ def test_ball_csv_reader(header, rows, frame_count, frame_size, strict):
     strict=st.booleans(),
 )
 def test_tennis_csv_reader(header, rows, names, frame_size, strict):
-    path = TMP / "Label.csv"
-    path.write_text(_csv_text(header, rows))
+    problems = DataProblems(strict=strict)
+    _read_and_check(
+        TMP / "Label.csv",
+        _csv_text(header, rows),
+        lambda path: read_tennis_csv(path, names, frame_size, problems),
+        frame_size,
+        None if names is None else len(names),
+    )
+
+
+def _read_and_check(path, text, read, frame_size, frame_count):
+    """Write ``text`` to ``path`` and read it: a clear DataError, or labels that make sense."""
+    path.write_text(text)
     try:
-        labels = read_tennis_csv(path, names, frame_size, DataProblems(strict=strict))
+        labels = read(path)
     except DataError:
         return
-    _check(labels, frame_size, None if names is None else len(names))
+    _check(labels, frame_size, frame_count)
 
 
 @FUZZ
