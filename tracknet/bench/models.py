@@ -1,4 +1,4 @@
-"""Speed benchmarks of models and of end-to-end prediction.
+"""``tracknet bench model``: forward frames per second and peak memory of one or more models.
 
 Frames per second are counted the way ``tracknet predict`` consumes them:
 
@@ -9,23 +9,38 @@ Frames per second are counted the way ``tracknet predict`` consumes them:
 
 Timings: a warm-up, then ``repeats`` timed runs; we report the median and the spread (min, max).
 With a second configuration (``--vs``) both run in the same process, alternating, so that both
-see the same machine state, and the ratio of the medians is reported.
+see the same machine state, and the ratio of the medians is reported. ``--onnx`` also times the
+first model's whole-window forward in PyTorch and under onnxruntime (an optional dependency).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gc
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from tracknet.config import Config, wh_to_hw
+from tracknet.bench.timing import (
+    DTYPES,
+    machine_info,
+    peak_rss_mb,
+    peak_rss_reset,
+    rss_mb,
+    summarize_runs,
+    time_runs,
+    write_json,
+)
+from tracknet.config import Config, load_config, wh_to_hw
+from tracknet.errors import BackboneNotFoundError
+from tracknet.export import export_onnx
+from tracknet.infer.device import keep_freed_memory, prepare_for_inference
+from tracknet.models import build_model
+from tracknet.models.backbones.random_vit import save_random_vit
 
 # The shapes of the released DINOv3 ViTs, for timing without their (gated) weights: the speed of
 # a network does not depend on the values of its weights.
@@ -42,14 +57,12 @@ DINOV3_SHAPES = {
 }
 
 
+# --------------------------------------------------------------------------- models to time
 def build_for_bench(cfg: Config, workdir: str | Path | None = None) -> tuple[torch.nn.Module, str]:
     """Build ``cfg``'s model; when its backbone is not in the cache, the same shape at random.
 
     Returns the model and a note saying which weights were used.
     """
-    from tracknet.errors import BackboneNotFoundError
-    from tracknet.models import build_model
-
     cfg.model.backbone.device_map = None
     try:
         return build_model(cfg), "weights from the cache" if cfg.model.type == "vit" else "random"
@@ -57,43 +70,34 @@ def build_for_bench(cfg: Config, workdir: str | Path | None = None) -> tuple[tor
         shape = DINOV3_SHAPES.get(cfg.model.pretrained_model_name)
         if shape is None:
             raise
-        from tracknet.models.backbones.random_vit import save_random_vit
-
         folder = Path(workdir or tempfile.mkdtemp(prefix="tracknet-bench-")) / "backbone"
         save_random_vit(folder, patch_size=cfg.model.backbone.patch_size, **shape)
         cfg.model.pretrained_model_name = str(folder)
         return build_model(cfg), "random weights of the same shape (not in the cache)"
 
 
-def peak_rss_reset() -> None:
-    """Reset the kernel's peak-RSS counter of this process (Linux), where allowed."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
+def load_spec(spec: str | None, extra: Sequence[str] = ()) -> Config:
+    """A configuration from ``"FILE key=value ..."`` (either part optional; empty: defaults).
+
+    The text comes from the command line (``--config`` or ``--vs``), hence argparse's error.
+    """
+    words = (spec or "").split()
+    files = [w for w in words if "=" not in w]
+    if len(files) > 1:
+        raise argparse.ArgumentTypeError(f"one config file per model, got {files}")
+    overrides = [w for w in words if "=" in w] + list(extra)
+    return load_config(files[0] if files else None, overrides)
 
 
-def _status_mb(key: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(key):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+def describe(cfg: Config, backbone: str | None = None) -> str:
+    """A short name of ``cfg``'s model: ``"unet(base=32) T=3"``, ``"dinov3-vits16... T=3"``."""
+    m = cfg.model
+    if m.type == "unet":
+        return f"unet(base={m.unet.base_channels}) T={m.frames}"
+    return f"{Path(backbone or m.pretrained_model_name).name} T={m.frames}"
 
 
-def peak_rss_mb() -> float | None:
-    """Peak resident memory of this process since the last reset (Linux), MiB."""
-    return _status_mb("VmHWM:")
-
-
-def rss_mb() -> float | None:
-    """Resident memory of this process now (Linux), MiB."""
-    return _status_mb("VmRSS:")
-
-
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
+# --------------------------------------------------------------------------- timing a model
 def frame_step(
     model: torch.nn.Module,
     batch: int,
@@ -103,9 +107,12 @@ def frame_step(
     protocol: str = "native",
     compile: bool = False,
     combine: bool = False,
+    *,
+    unet: bool,
 ):
     """A callable that processes ``batch`` windows as predict does; returns (callable, frames).
 
+    ``unet``: the model is the multi-in multi-out baseline (``model.type=unet``).
     ``protocol``: ``"native"`` credits the baseline with the T frames of each window (its own
     multi-in multi-out protocol); ``"predict"`` counts one frame per window for every model, which
     is what :class:`tracknet.infer.predictor.Predictor` does (each frame decoded from the window
@@ -119,7 +126,6 @@ def frame_step(
         if dtype != torch.float32
         else contextlib.nullcontext()
     )
-    is_unet = getattr(model.model_config, "type", "vit") == "unet"
     encode, decode = model.encode, model.decode_window
     if compile:
         encode, decode = torch.compile(encode), torch.compile(decode)
@@ -127,41 +133,13 @@ def frame_step(
     @torch.inference_mode()
     def step():
         with amp:
-            if is_unet:
+            if unet:
                 return model(windows) if protocol == "native" else decode(windows, select=t // 2)
             tokens = encode(windows[:, t // 2])  # one new frame per window
             cached = tokens.unsqueeze(1).expand(-1, t, *tokens.shape[1:])
             return decode(cached, windows, select=None if combine else t // 2)
 
-    return step, batch * (t if is_unet and protocol == "native" else 1)
-
-
-def time_runs(fn: Callable[[], Any], warmup: int, repeats: int, device) -> list[float]:
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    for _ in range(warmup):
-        fn()
-    sync()
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        out.append(time.perf_counter() - start)
-    return out
-
-
-def summarize_runs(seconds: list[float], frames: int) -> dict[str, float]:
-    fps = [frames / s for s in seconds]
-    return {
-        "fps_median": statistics.median(fps),
-        "fps_min": min(fps),
-        "fps_max": max(fps),
-        "seconds_median": statistics.median(seconds),
-        "repeats": len(seconds),
-    }
+    return step, batch * (t if unet and protocol == "native" else 1)
 
 
 def bench_models(
@@ -189,8 +167,6 @@ def bench_models(
     """
     if onnx and (dtype != "fp32" or device != "cpu" or compile):
         raise ValueError("the ONNX comparison runs in fp32 on the CPU, without --compile")
-    from tracknet.infer.predictor import keep_freed_memory, prepare_for_inference
-
     if torch.device(device).type == "cpu":
         keep_freed_memory()  # as tracknet predict does
     dev = torch.device(device)
@@ -206,7 +182,14 @@ def bench_models(
         compiled = compile and i == 0  # the others stay eager: an A/B in one run
         combine = cfg.predict.combine == "weighted"
         step, frames = frame_step(
-            model, batch_size, size, dev, torch_dtype, compile=compiled, combine=combine
+            model,
+            batch_size,
+            size,
+            dev,
+            torch_dtype,
+            compile=compiled,
+            combine=combine,
+            unet=cfg.model.type == "unet",
         )
         entries.append(
             {
@@ -274,9 +257,7 @@ def bench_models(
 
 def _onnx_entries(first: dict[str, Any], batch: int, workdir: Path) -> list[dict[str, Any]]:
     """Whole-window forward of ``first``'s model in PyTorch and in onnxruntime (fp32, CPU)."""
-    import onnxruntime as ort
-
-    from tracknet.export import export_onnx
+    import onnxruntime as ort  # optional dependency: only --onnx needs it
 
     model = first["model"]
     t = int(getattr(model, "frames", 1))
@@ -302,100 +283,84 @@ def _onnx_entries(first: dict[str, Any], batch: int, workdir: Path) -> list[dict
     ]
 
 
-def synthetic_video(path: str | Path, frames: int, size: tuple[int, int] = (1280, 720)) -> Path:
-    """An H.264 video of ``frames`` frames of ``size`` (``(W, H)``) with a flying ball."""
-    import numpy as np
-
-    from tracknet.io.video import VideoWriter
-
-    path = Path(path)
-    w, h = size
-    yy, xx = np.mgrid[0:h, 0:w]
-    court = np.stack([60 + 80 * xx / w, 110 + 40 * yy / h, 70 + 0 * xx], -1).astype(np.uint8)
-    rng = np.random.default_rng(0)
-    court = np.clip(court + rng.integers(-12, 13, court.shape), 0, 255).astype(np.uint8)
-    r = max(2, round(5 * h / 720))
-    with VideoWriter(path, fps=30.0, size=size) as writer:
-        for i in range(frames):
-            frame = court.copy()
-            x = int((0.1 + 0.8 * (i % 60) / 60) * w)
-            y = int(h * (0.25 + 0.5 * abs(((i % 40) / 20.0) - 1.0)))
-            frame[max(0, y - r) : y + r, max(0, x - r) : x + r] = (235, 235, 60)
-            writer.write(frame)
-    return path
-
-
-def bench_predict(
-    model: torch.nn.Module,
-    cfg: Config,
-    video: str | Path,
-    out_dir: str | Path,
-    batch_size: int = 8,
+# --------------------------------------------------------------------------- the command
+def run_model_benchmark(
+    *,
+    config: str | None = None,
+    overrides: Sequence[str] = (),
+    vs: Sequence[str] = (),
+    input_size: tuple[int, int] | None = None,
+    batch_size: int = 1,
     dtype: str = "fp32",
     device: str = "cpu",
-    repeats: int = 3,
+    threads: int | None = None,
+    warmup: int = 2,
+    repeats: int = 5,
+    compile: bool = False,
+    onnx: bool = False,
+    json_path: str | None = None,
 ) -> dict[str, Any]:
-    """End-to-end ``tracknet predict`` on ``video`` next to the model alone, alternating.
+    """Time ``config`` + ``overrides`` (and each ``vs`` spec) alternately; print, write JSON.
 
-    End to end: :func:`tracknet.infer.pipeline.predict_source` (decoding thread, resizing, the
-    model, heatmap decoding, tracking, CSV), timed from the call to the CSV on disk. Model only:
-    the same number of frames through :func:`frame_step` (``protocol="predict"``: one window per
-    frame) at the same batch size, dtype and device. ``ratio`` = end-to-end / model-only.
+    Each ``vs`` is ``"FILE key=value ..."`` (:func:`load_spec`). ``threads``: torch's CPU threads
+    (default: torch's). Returns the result as written: ``results`` (one per model, labelled
+    ``main``, ``vs1``...; with ``onnx`` also ``torch`` and ``onnx``), ``ratios`` (main / each vs,
+    ``ratio`` with one vs), ``onnx_vs_torch`` and ``machine``.
     """
-    from tracknet.data.codec import HeatmapCodec
-    from tracknet.infer.pipeline import FrameSource, predict_source
-    from tracknet.infer.predictor import Predictor
-
-    dev = torch.device(device)
-    torch_dtype = DTYPES[dtype]
-    cfg.predict.batch_size = batch_size
-    cfg.predict.device = str(dev)
-    cfg.predict.half = dtype != "fp32"
-    predictor = Predictor(model, HeatmapCodec.from_config(cfg), cfg.predict)
-    if predictor.autocast is not None and predictor.autocast != torch_dtype:
-        raise ValueError(
-            f"--dtype {dtype} is not what predict.half uses here ({predictor.autocast})"
+    if threads:
+        torch.set_num_threads(threads)
+    cfgs = [load_spec(config, overrides)] + [load_spec(v) for v in vs]
+    labels = ["main"] + [f"vs{i + 1}" for i in range(len(vs))]
+    with tempfile.TemporaryDirectory(prefix="tracknet-bench-") as tmp:
+        results = bench_models(
+            cfgs,
+            batch_size=batch_size,
+            input_size=input_size,
+            dtype=dtype,
+            device=device,
+            warmup=warmup,
+            repeats=repeats,
+            compile=compile,
+            workdir=tmp,
+            onnx=onnx,
         )
-    size = wh_to_hw(cfg.model.input_size)
-    combine = cfg.predict.combine == "weighted"
-    step, per_call = frame_step(
-        predictor.model, batch_size, size, dev, torch_dtype, "predict", combine=combine
-    )
-    source = FrameSource(video)
-    frames = source.count
-    calls = -(-frames // batch_size)
-
-    def model_only():
-        for _ in range(calls):
-            step()
-
-    def end_to_end():
-        res = predict_source(predictor, video, out_dir, progress=False)
-        if res.frames != frames:
-            raise RuntimeError(f"predicted {res.frames} frames of {frames}")
-
-    time_runs(step, 1, 0, dev)  # warm-up
-    model_s: list[float] = []
-    e2e_s: list[float] = []
-    for _ in range(repeats):
-        model_s += time_runs(model_only, 0, 1, dev)
-        e2e_s += time_runs(end_to_end, 0, 1, dev)
-    model_fps = [calls * per_call / s for s in model_s]
-    e2e_fps = [frames / s for s in e2e_s]
-    m, e = statistics.median(model_fps), statistics.median(e2e_fps)
-    return {
-        "model_fps": m,
-        "end_to_end_fps": e,
-        "ratio": e / m,
-        "model_fps_runs": model_fps,
-        "end_to_end_fps_runs": e2e_fps,
-        "video_frames": frames,
-        "video_size": list(source.size),
-        "input_hw": list(size),
-        "frames_per_window": predictor.frames,
-        "batch_size": batch_size,
-        "dtype": dtype,
-        "device": str(dev),
-        "threads": torch.get_num_threads(),
-        "repeats": repeats,
+    if onnx:
+        cfgs += [cfgs[0], cfgs[0]]
+        labels += ["torch", "onnx"]
+    for label, cfg, r in zip(labels, cfgs, results, strict=True):
+        r["label"], r["name"] = label, describe(cfg, r["backbone"])
+        r["spec"] = (
+            " ".join([config or "", *overrides]).strip()
+            if label in ("main", "torch", "onnx")
+            else vs[int(label[2:]) - 1]
+        )
+        if label in ("torch", "onnx"):
+            r["name"] += f" whole window ({r['backend']})"
+    base = results[0]["fps_median"]
+    ratios = {
+        r["label"]: base / r["fps_median"] for r in results[1:] if r["label"].startswith("vs")
     }
+    result: dict[str, Any] = {"benchmark": "model", "results": results, "ratios": ratios}
+    if len(vs) == 1:
+        result["ratio"] = ratios["vs1"]
+    if onnx:
+        result["onnx_vs_torch"] = results[-1]["fps_median"] / results[-2]["fps_median"]
+    result["machine"] = machine_info()
+    print(
+        f"tracknet bench model ({dtype}, batch {batch_size}, {device}, "
+        f"{torch.get_num_threads()} threads; median of {repeats}, alternating)"
+    )
+    for r in results:
+        h, w = r["input_hw"]
+        mem = r["peak_memory_mb"]
+        print(
+            f"  {r['label']:<5} {r['name']:<40} {w}x{h}  {r['fps_median']:8.2f} frames/s "
+            f"(min {r['fps_min']:.2f}, max {r['fps_max']:.2f})  "
+            f"peak {mem if mem is None else round(mem)} MiB  [{r['weights']}]"
+        )
+    for label, ratio in ratios.items():
+        print(f"  ratio main / {label}: {ratio:.2f}")
+    if onnx:
+        print(f"  ratio onnxruntime / torch (whole window): {result['onnx_vs_torch']:.2f}")
+    write_json(json_path, result)
+    return result

@@ -7,20 +7,34 @@ full configuration file next to the preset (``t1.yaml`` the spec's single-frame 
 three frames with temporal fusion and the detail path, ``unet3.yaml`` the TrackNetV2-style
 baseline). The footage is written once; each variant is trained, its run scored on the test split
 through the streaming predictor (as ``tracknet eval``), and the scores are written side by side as
-``results.md`` (a markdown table) and ``results.json``.
+``results.md`` (a markdown table) and ``results.json``. ``--cost-only`` trains nothing: it times
+the per-frame streaming cost (encode + decode) of the runs already there (``cost.md``,
+``cost.json``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
+import statistics
 import time
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
+
+from tracknet.bench.timing import machine_info
+from tracknet.config import load_config, wh_to_hw
+from tracknet.data.synth import synthesize
+from tracknet.evaluate import evaluate_checkpoint
+from tracknet.infer.device import keep_freed_memory, prepare_for_inference
+from tracknet.infer.loading import load_run
+from tracknet.models.backbones.random_vit import save_random_vit
+from tracknet.train.trainer import Trainer
+from tracknet.utils import atomic_write_text
 
 log = logging.getLogger("tracknet.bench")
 
@@ -28,6 +42,7 @@ COLUMNS = ("f1", "precision", "recall", "accuracy", "rmse")
 
 
 def default_preset() -> Path:
+    """The shipped preset, ``tracknet/configs/bench/synth.yaml``."""
     return Path(str(resources.files("tracknet") / "configs" / "bench" / "synth.yaml"))
 
 
@@ -47,8 +62,6 @@ def load_preset(path: str | Path | None = None) -> dict[str, Any]:
 
 def synthesize_preset(preset: dict[str, Any], root: Path) -> dict[str, Any]:
     """Write the preset's footage into ``root`` (skipped when a finished copy is already there)."""
-    from tracknet.data.synth import synthesize
-
     s = preset["synth"]
     stamp = root / "bench_synth.json"
     if stamp.exists() and json.loads(stamp.read_text()) == s:
@@ -71,8 +84,6 @@ def synthesize_preset(preset: dict[str, Any], root: Path) -> dict[str, Any]:
 
 def variant_config(preset: dict[str, Any], name: str, out: Path, steps: int | None, overrides=()):
     """The full configuration of one variant: its file + data, backbone, run folder and budget."""
-    from tracknet.config import load_config
-
     b = preset["budget"]
     max_steps = int(steps if steps is not None else b["max_steps"])
     every = max_steps  # validate (and save) once, at the end: the budget goes to training
@@ -116,11 +127,6 @@ def run_benchmark(
     overrides=(),
 ) -> dict[str, Any]:
     """Synthesise the preset once, train and score every variant; returns (and writes) the table."""
-    from tracknet.eval.runner import evaluate_checkpoint
-    from tracknet.infer.loading import load_run
-    from tracknet.models.backbones.random_vit import save_random_vit
-    from tracknet.train.trainer import Trainer
-
     preset = load_preset(preset_path)
     variants = list(variants or preset["default_variants"])
     unknown = [v for v in variants if v not in preset["variants"]]
@@ -183,9 +189,6 @@ def run_benchmark(
 
 
 def _write(out: Path, preset, synth, synth_s: float, rows) -> dict[str, Any]:
-    from tracknet.cli.bench import machine_info
-    from tracknet.utils import atomic_write_text
-
     budget = rows[0] if rows else {}
     result = {
         "benchmark": "accuracy",
@@ -216,27 +219,20 @@ def predict_cost(
     Each model runs as ``Predictor`` sets it up on the CPU (attention kernel, memory layout; fp32).
     Returns ``{name: {"encode_ms", "decode_ms", "total_ms"}}`` (medians over ``repeats``).
     """
-    import statistics
-
-    import torch
-
-    from tracknet.config import wh_to_hw
-    from tracknet.infer.loading import load_run
-    from tracknet.infer.predictor import keep_freed_memory, prepare_for_inference
-
     keep_freed_memory()  # the allocator setting Predictor uses on the CPU
-    models = {}
+    models, sizes = {}, {}
     for name, path in run_dirs.items():
         model, run_cfg = load_run(path)
         p = run_cfg.predict
         cpu = torch.device("cpu")
         models[name] = prepare_for_inference(model, cpu, None, p.channels_last, p.attention)
+        sizes[name] = wh_to_hw(run_cfg.model.input_size)
     times: dict[str, dict[str, list[float]]] = {n: {"encode": [], "decode": []} for n in models}
     gen = torch.Generator().manual_seed(0)
     with torch.inference_mode():
         for rep in range(repeats + 1):  # the first round warms up
             for name, model in models.items():
-                h, w = wh_to_hw(model.model_config.input_size)
+                h, w = sizes[name]
                 images = torch.rand(batch, 3, h, w, generator=gen)
                 t = int(getattr(model, "frames", 1))
                 t0 = time.perf_counter()
@@ -262,9 +258,6 @@ def predict_cost(
 
 def run_cost(variants: list[str], out: Path) -> dict[str, Any]:
     """Time the trained runs of ``variants`` in ``out/runs``; writes ``cost.json`` and ``cost.md``."""
-    from tracknet.cli.bench import machine_info
-    from tracknet.utils import atomic_write_text
-
     cost = predict_cost({v: out / "runs" / v for v in variants})
     base = cost[variants[0]]["total_ms"]
     lines = [
@@ -284,35 +277,27 @@ def run_cost(variants: list[str], out: Path) -> dict[str, Any]:
     return result
 
 
-# --------------------------------------------------------------------------- CLI
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--variants", help="comma-separated variants (default: the preset's, t1,t3,unet3)"
-    )
-    parser.add_argument("--steps", type=int, help="optimizer steps per variant (default: preset)")
-    parser.add_argument("--out", default="runs/bench-accuracy", help="output folder")
-    parser.add_argument(
-        "--preset", help="a preset YAML (default: tracknet/configs/bench/synth.yaml)"
-    )
-    parser.add_argument(
-        "--cost-only",
-        action="store_true",
-        help="no training: time the per-frame predict cost of the runs already in --out",
-    )
-    parser.add_argument(
-        "overrides", nargs="*", default=[], help="config overrides for every variant"
-    )
+# --------------------------------------------------------------------------- the command
+def run_accuracy_benchmark(
+    variants: list[str] | None = None,
+    steps: int | None = None,
+    out: str | Path = "runs/bench-accuracy",
+    preset_path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    cost_only: bool = False,
+) -> dict[str, Any]:
+    """``tracknet bench accuracy``: :func:`run_benchmark` and print its table.
 
-
-def run(args: argparse.Namespace) -> int:
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
-    if args.cost_only:
-        result = run_cost(variants or load_preset(args.preset)["default_variants"], Path(args.out))
+    ``cost_only``: no training; :func:`run_cost` of the runs already in ``out`` (``variants``,
+    default the preset's) and print that table instead. Returns the result.
+    """
+    if cost_only:
+        result = run_cost(variants or load_preset(preset_path)["default_variants"], Path(out))
         print("tracknet bench accuracy --cost-only: per-frame streaming cost (encode + decode)")
         print(result["table"])
-        return 0
-    result = run_benchmark(variants, args.steps, args.out, args.preset, args.overrides)
+        return result
+    result = run_benchmark(variants, steps, out, preset_path, overrides)
     print(f"tracknet bench accuracy: test split, {result['tolerance']}")
     print(result["table"])
-    print(f"wrote {Path(args.out) / 'results.md'} and {Path(args.out) / 'results.json'}")
-    return 0
+    print(f"wrote {Path(out) / 'results.md'} and {Path(out) / 'results.json'}")
+    return result

@@ -1,4 +1,4 @@
-"""``tracknet bench model`` and ``tracknet bench predict`` with tiny settings: the JSON they write.
+"""``tracknet bench model``, ``predict`` and ``accuracy`` with tiny settings: what they write.
 
 No timing assertions: only that the numbers are there, positive and consistent with each other.
 """
@@ -9,9 +9,14 @@ import json
 import math
 
 import pytest
+import yaml
 
 from tests.conftest import tiny_temporal_overrides
+from tracknet.bench.accuracy import default_preset
 from tracknet.cli import main
+from tracknet.config import load_config, save_config
+from tracknet.models import build_model
+from tracknet.models.serialization import save_model
 
 
 def tiny_overrides(backbone: str) -> list[str]:
@@ -80,12 +85,9 @@ def test_bench_predict_reports_model_and_end_to_end_rates(tmp_path, tiny_dinov3,
 
 
 def test_bench_predict_from_a_checkpoint(tmp_path, tiny_dinov3):
-    from tracknet.config import load_config, save_config
-    from tracknet.models import build_model
-
     cfg = load_config(overrides=tiny_overrides(tiny_dinov3))
     run = tmp_path / "run"
-    build_model(cfg).save_pretrained(run)
+    save_model(build_model(cfg), run)
     save_config(cfg, run)
     out = tmp_path / "predict.json"
     args = ["bench", "predict", "--checkpoint", str(run), "--frames", "5", "--repeats", "1"]
@@ -110,3 +112,68 @@ def test_bench_model_onnx_times_torch_and_onnxruntime_on_whole_windows(tmp_path)
     assert torch_r["frames_per_call"] == onnx_r["frames_per_call"] == 2  # one window per frame
     assert result["onnx_vs_torch"] == pytest.approx(onnx_r["fps_median"] / torch_r["fps_median"])
     assert result["ratios"] == {}
+
+
+def test_accuracy_cli_writes_a_side_by_side_table(tmp_path, capsys):
+    bench_dir = default_preset().parent
+    preset = {
+        "synth": {
+            "fmt": "tennis",
+            "clips": 8,
+            "clips_per_game": 1,  # games 1-6 train, 7 val, 8 test, as in the variant configs
+            "frames": 4,
+            "size": [96, 64],
+            "fps": 30,
+            "seed": 3,
+            "difficulty": "hard",
+        },
+        "backbone": {"hidden_size": 32, "num_layers": 1, "num_heads": 2, "seed": 0},
+        "budget": {"max_steps": 50, "batch_size": 2},
+        "variants": {n: str(bench_dir / f"{n}.yaml") for n in ("t1", "t3", "unet3")},
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(preset))
+    out = tmp_path / "out"
+    code = main(
+        [
+            "bench",
+            "accuracy",
+            "--preset",
+            str(path),
+            "--variants",
+            "t1,t3,unet3",
+            "--steps",
+            "1",
+            "--out",
+            str(out),
+            "model.input_size=[64,32]",
+            "model.heatmap.size=[32,16]",
+            "model.decoder.channels=[32,16,8]",
+            "model.decoder.upsample=[2,2]",
+            "model.temporal.heads=2",
+            "model.detail.channels=8",
+            "model.unet.base_channels=4",
+            "train.crop=[32,32]",
+            "data.num_workers=0",
+            "predict.batch_size=4",
+        ]
+    )
+    assert code == 0
+    result = json.loads((out / "results.json").read_text())
+    assert [r["variant"] for r in result["variants"]] == ["t1", "t3", "unet3"]
+    assert result["budget"] == {"steps": 1, "batch_size": 2}  # --steps wins over the preset
+    for row in result["variants"]:
+        assert {"f1", "precision", "recall"} <= set(row["metrics"])
+        assert 0.0 <= row["metrics"]["f1"] <= 1.0 and row["train_s"] >= 0
+    assert [r["frames"] for r in result["variants"]] == [1, 3, 3]
+    table = (out / "results.md").read_text().splitlines()
+    assert table[0].startswith("| variant | frames | F1 | precision | recall")
+    assert [line.split("|")[1].strip() for line in table[2:]] == ["t1", "t3", "unet3"]
+    assert "| t3 | 3 |" in capsys.readouterr().out  # also printed
+
+    # --cost-only times the trained runs (no training) and writes its own table
+    assert main(["bench", "accuracy", "--cost-only", "--variants", "t1,t3", "--out", str(out)]) == 0
+    cost = json.loads((out / "cost.json").read_text())["variants"]
+    assert set(cost) == {"t1", "t3"}
+    assert all(c["total_ms"] > 0 and c["encode_ms"] > 0 for c in cost.values())
+    assert (out / "cost.md").read_text().startswith("| variant | encode ms/frame")
