@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from tracknet.errors import UserError
+from tracknet.utils import atomic_write_text
 
 DEFAULT_MODEL_ID = "facebook/dinov3-vits16-pretrain-lvd1689m"
 
@@ -372,8 +373,6 @@ def from_dict(data: dict[str, Any]) -> Config:
 
 def save_config(cfg: Config, directory: str | Path) -> Path:
     """Write ``config.yaml`` (resolved) into ``directory`` and return its path."""
-    from tracknet.utils import atomic_write_text
-
     out = Path(directory) / "config.yaml"
     atomic_write_text(out, to_yaml(cfg))
     return out

@@ -11,6 +11,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from tracknet.errors import StorageError, UserError
+
 log = logging.getLogger("tracknet")
 
 # OS errors a user fixes by freeing space or choosing another place, with what to do about them.
@@ -32,8 +34,6 @@ def storage_error(exc: OSError, path: str | Path | None = None, action: str = "w
     """``exc`` as a :class:`tracknet.errors.StorageError` with one clear line, when it is an OS
     error the user can fix (disk full, read-only, permissions, a file in the way); otherwise
     ``exc`` itself."""
-    from tracknet.errors import StorageError, UserError
-
     hint = _WRITE_HINTS.get(exc.errno) if isinstance(exc, OSError) else None
     if hint is None or isinstance(exc, UserError):
         return exc

@@ -14,9 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tracknet import constants
+from tracknet.data import formats
 from tracknet.data.formats import detect_format, is_visible, load_clips
 from tracknet.errors import DataError
 from tracknet.io.labels import DataProblems, TrackLabels, write_ball_csv, write_tennis_csv
+from tracknet.io.video import VideoWriter
 
 SIZE = (64, 36)  # (W, H) of the fixture frames
 
@@ -123,6 +126,42 @@ def test_generic_layout_with_a_video_and_an_image_folder(tmp_path):
     assert clips[0].is_video and not clips[1].is_video
     assert_same_labels(clips[0].labels, video_labels)
     assert_same_labels(clips[1].labels, folder_labels)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec"), [(".webm", "libvpx-vp9"), (".m4v", "libx264"), (".MOV", "libx264")]
+)
+def test_generic_layout_reads_every_video_suffix_predict_reads(tmp_path, suffix, codec):
+    """A clip in any container ``tracknet predict`` accepts is also read as data (the readers
+    and predict share :data:`tracknet.constants.VIDEO_SUFFIXES`)."""
+    labels = track(5)
+    video = tmp_path / f"clip{suffix}"
+    with VideoWriter(video, fps=30, size=SIZE, codec=codec) as writer:
+        for frame in render(labels):
+            writer.write(frame)
+    write_ball_csv(tmp_path / "clip_ball.csv", labels)
+    assert detect_format(tmp_path) == "generic"
+    (clip,) = load_clips(tmp_path, problems=DataProblems(strict=True))
+    assert clip.name == "clip" and clip.source == video
+    assert (clip.num_frames, clip.frame_size) == (5, SIZE)
+    assert_same_labels(clip.labels, labels)
+
+
+def test_suffixes_and_file_names_come_from_the_constants():
+    assert formats.VIDEO_SUFFIXES is constants.VIDEO_SUFFIXES
+    assert {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm"} <= formats.VIDEO_SUFFIXES
+    assert formats.IMAGE_SUFFIXES is constants.IMAGE_SUFFIXES
+    assert formats.BALL_CSV_SUFFIX == constants.BALL_CSV_SUFFIX == "_ball.csv"
+    assert formats.IMAGE_FOLDER_FPS == constants.IMAGE_FOLDER_FPS
+
+
+def test_an_unlabelled_webm_is_reported_like_an_unlabelled_mp4(tmp_path):
+    write_video_clip(tmp_path / "good.mp4", tmp_path / "good_ball.csv")
+    (tmp_path / "stray.webm").write_bytes(b"")  # never opened: it has no label CSV
+    problems = DataProblems()
+    assert [c.name for c in load_clips(tmp_path, "generic", problems=problems)] == ["good"]
+    assert problems.counts == {"missing_csv": 1}
+    assert "stray.webm: no stray_ball.csv beside it" in problems.summary()
 
 
 def test_detect_format_errors(tmp_path):

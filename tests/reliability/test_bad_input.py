@@ -173,13 +173,14 @@ def test_missing_backbone_in_the_local_cache(capsys, data, tmp_path):
 def test_missing_backbone_of_a_checkpoint(capsys, tiny_dinov3, clean_video, tmp_path):
     from tracknet.config import load_config, save_config
     from tracknet.models import build_model
+    from tracknet.models.serialization import save_model
 
     # A frozen backbone is not saved with the model: it must come from the local cache.
     run = tmp_path / "run"
     cfg = load_config(
         overrides=tiny_overrides(tmp_path, tiny_dinov3, run, "model.backbone.freeze=true")
     )
-    build_model(cfg).save_pretrained(run)
+    save_model(build_model(cfg), run)
     save_config(cfg, run)
     meta_path = run / "model.json"
     meta = json.loads(meta_path.read_text())

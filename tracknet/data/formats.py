@@ -5,8 +5,10 @@ Three layouts (``field_facts.md`` section 1), detected from the folder or chosen
 
 * ``tennis``: ``gameN/ClipM/*.jpg`` + ``Label.csv`` (``file name,visibility,x-coordinate,...``);
 * ``shuttlecock``: ``<any dirs>/matchN/csv/<rally>_ball.csv`` + ``matchN/video/<rally>.mp4``;
-* ``generic``: anywhere below the root, a video (``.mp4 .avi .mov .mkv``) or an image folder with a
-  ``<stem>_ball.csv`` beside it (``Frame,Visibility,X,Y``, what ``tracknet predict`` writes).
+* ``generic``: anywhere below the root, a video (``.mp4 .mov .avi .mkv .webm`` ...: any of
+  :data:`tracknet.constants.VIDEO_SUFFIXES`, the suffixes ``tracknet predict`` reads) or an image
+  folder, with a ``<stem>_ball.csv`` beside it (``Frame,Visibility,X,Y``, what
+  ``tracknet predict`` writes).
 
 Conventions:
     * Frame numbers are 0-based positions in the clip: the index of the image in natural sort
@@ -31,6 +33,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tracknet.constants import (
+    BALL_CSV_SUFFIX,
+    IMAGE_FOLDER_FPS,  # image folders do not state a frame rate; the tennis dataset is 30 fps
+    IMAGE_SUFFIXES,
+    TENNIS_LABEL_CSV,
+    VIDEO_SUFFIXES,
+)
 from tracknet.errors import DataError
 from tracknet.io.labels import (
     DataProblems,
@@ -39,13 +48,10 @@ from tracknet.io.labels import (
     read_ball_csv,
     read_tennis_csv,
 )
+from tracknet.io.video import probe_video
 
 FORMATS = ("tennis", "shuttlecock", "generic")
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
-VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv"})
-BALL_CSV_SUFFIX = "_ball.csv"
-TENNIS_LABEL_NAME = "label.csv"  # compared case-insensitively
-IMAGE_FOLDER_FPS = 30.0  # image folders do not state a frame rate; the tennis dataset is 30 fps
+TENNIS_LABEL_NAME = TENNIS_LABEL_CSV.lower()  # compared case-insensitively
 
 
 @dataclass
@@ -237,8 +243,6 @@ def _image_clip(
 def _video_clip(
     name: str, video: Path, csv_path: Path, problems: DataProblems, visible_codes: Sequence[int]
 ) -> Clip | None:
-    from tracknet.io.video import probe_video
-
     try:
         info = probe_video(video)
     except DataError as exc:
@@ -333,8 +337,8 @@ def _generic_clips(root, folders, problems, visible_codes) -> list[Clip]:
                 problems.add(
                     "missing_source",
                     str(csv_path),
-                    f"no video {stem}.mp4 (.avi/.mov/.mkv) or image folder {stem}/ "
-                    "beside it; clip skipped",
+                    f"no video {stem}.mp4 (.mov, .avi, .mkv, .webm, ...) or image folder "
+                    f"{stem}/ beside it; clip skipped",
                 )
                 continue
             if clip is not None:

@@ -6,6 +6,10 @@ and ``X = Y = 0`` in the ball CSV (empty cells in the tennis CSV).
 Writers produce the exact headers downstream tools expect. Readers match columns by meaning and
 report every row they cannot use to a :class:`DataProblems` collector (skipped and counted, or an
 error when strict); a skipped row leaves its frame unlabelled, never silently "no ball".
+
+Long because both label layouts are read and written here, and the two readers share one header
+matcher, one row checker and one problem collector (:class:`DataProblems`), so the rules for what
+a valid row is are stated once.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ Conventions:
 
 Errors a user can fix (a missing, empty, truncated or undecodable file) raise
 :class:`tracknet.errors.DataError` naming the file and what to do about it.
+
+Long because it is the one module that talks to PyAV: probing, streaming, random access and
+atomic writing share its container handling, frame-index clock and error wording, which are
+stated once here rather than in several files.
 """
 
 from __future__ import annotations
