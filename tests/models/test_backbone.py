@@ -1,5 +1,7 @@
 """ViTBackbone: token extraction, validation errors, freezing, cache errors."""
 
+import json
+
 import pytest
 import torch
 from transformers import AutoModel
@@ -88,8 +90,6 @@ def test_tokens_come_back_on_the_input_device(backbone):
 
 
 def test_mean_std_read_from_preprocessor_config(tmp_path):
-    import json
-
     folder = tiny_vit(tmp_path)
     (folder / "preprocessor_config.json").write_text(
         json.dumps({"image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25]})

@@ -1,12 +1,10 @@
-"""Temporal input: shapes for T in {1, 3, 5}, the single-frame model is the spec's, streaming reuse."""
+"""Temporal input: shapes for T in {1, 3, 5}, the single-frame model is the spec's, decoding one
+frame of a window (the streaming reuse through the predictor: tests/infer/test_model_in_predictor.py)."""
 
-import numpy as np
 import pytest
 import torch
 
-from tracknet.config import PredictConfig, load_config, wh_to_hw
-from tracknet.data.codec import HeatmapCodec
-from tracknet.infer.predictor import Predictor
+from tracknet.config import load_config, wh_to_hw
 from tracknet.models import (
     HeatmapHead,
     TrackNet,
@@ -15,6 +13,7 @@ from tracknet.models import (
     ViTBackboneConfig,
     build_model,
 )
+from tracknet.models.blocks import GELU
 from tracknet.models.temporal import (
     DetailPath,
     TemporalAttention,
@@ -145,8 +144,6 @@ def test_detail_path_normalises_raw_frames_itself(background):
 
 
 def test_gelu_on_channels_last_maps_is_plain_gelu():
-    from tracknet.models.blocks import GELU
-
     x = torch.randn(2, 8, 5, 7)
     xc = x.contiguous(memory_format=torch.channels_last)
     out = GELU()(xc)
@@ -228,53 +225,3 @@ def test_single_frame_without_extras_reproduces_the_spec_modules(tiny_dinov3):
     assert spec.shape == (2, 1, HM_H, HM_W)
     torch.testing.assert_close(ours_4d, spec, rtol=0, atol=0)
     torch.testing.assert_close(ours_5d, spec, rtol=0, atol=0)
-
-
-# --------------------------------------------------------------------------- streaming reuse
-@pytest.mark.parametrize("batch_size", [1, 4])
-def test_streaming_runs_the_backbone_once_per_frame(tiny_dinov3, batch_size):
-    cfg = tiny_cfg(tiny_dinov3, "model.frames=3", "model.detail.enabled=true")
-    model = build_model(cfg).eval()
-    n = 11
-
-    encoded: list[int] = []  # frames per backbone call
-    real_backbone_forward = model.backbone.forward
-
-    def counting_backbone(pixels, *args, **kwargs):
-        encoded.append(int(pixels.shape[0]))
-        return real_backbone_forward(pixels, *args, **kwargs)
-
-    model.backbone.forward = counting_backbone
-
-    windows: list[tuple[torch.Tensor, torch.Tensor]] = []  # (images, centre logits) per window
-    real_decode = model.decode_window
-
-    def recording_decode(tokens, frames=None, background=None, select=None):
-        out = real_decode(tokens, frames, background, select)
-        windows.extend((f.clone(), o.clone()) for f, o in zip(frames, out, strict=True))
-        return out
-
-    model.decode_window = recording_decode
-
-    rng = np.random.default_rng(0)
-    stream = [(i, rng.integers(0, 256, (IN_H, IN_W, 3), dtype=np.uint8)) for i in range(n)]
-    codec = HeatmapCodec.from_config(cfg)
-    predictor = Predictor(model, codec, PredictConfig(batch_size=batch_size, device="cpu"))
-    preds = list(predictor.run(iter(stream), (IN_W, IN_H)))
-
-    assert [p.index for p in preds] == list(range(n))
-    assert sum(encoded) == n  # every frame through the backbone exactly once ...
-    assert len(encoded) == -(-n // batch_size)  # ... in batches of batch_size
-    assert len(windows) == n  # and every frame decoded from exactly one window
-
-    # Each window's heatmap from cached tokens equals the model run on that window from scratch.
-    model.backbone.forward = real_backbone_forward
-    model.decode_window = real_decode
-    for images, logits in windows:
-        images = images.float() / 255 if images.dtype == torch.uint8 else images
-        with torch.no_grad():
-            expected = model(images.unsqueeze(0))[0, 1]  # centre frame of the window
-        torch.testing.assert_close(logits[0].float(), expected, rtol=1e-4, atol=1e-4)
-    # The window of frame 0 repeats it for the missing past: (0, 0, 1).
-    first = windows[0][0]
-    torch.testing.assert_close(first[0], first[1], rtol=0, atol=0)

@@ -1,4 +1,4 @@
-"""The assembled model: normalisation, shapes, build_model checks, save / from_pretrained."""
+"""The assembled model: normalisation, shapes, build_model checks, save_model / load_model."""
 
 import subprocess
 import sys
@@ -6,9 +6,12 @@ import sys
 import pytest
 import torch
 
+from tests.helpers import tiny_vit
 from tracknet.config import load_config
+from tracknet.data.codec import heatmap_size_for_input
 from tracknet.errors import CheckpointError
 from tracknet.models import TrackNet, build_model
+from tracknet.models.serialization import load_model, save_model
 
 
 def small_cfg(backbone: str, *extra: str):
@@ -56,6 +59,25 @@ def test_temporal_shapes(tiny_dinov3, frames, fusion):
     assert model.detail.net[0].weight.grad is not None
 
 
+def test_other_input_sizes_keep_the_configured_heatmap_ratio(tiny_dinov3):
+    model = build_model(small_cfg(tiny_dinov3)).eval()
+    # the geometry is a constructor argument, in (H, W): input [64, 32] and heatmap [32, 16] [W, H]
+    assert model.input_hw == (32, 64) and model.heatmap_hw == (16, 32)
+    for h, w in [(32, 64), (48, 96), (64, 32), (16, 16)]:
+        with torch.no_grad():
+            out = model(torch.rand(1, 3, h, w))
+        expected = heatmap_size_for_input((h, w), (32, 64), (16, 32))
+        assert tuple(out.shape[-2:]) == expected == (h // 2, w // 2)
+
+
+def test_a_model_without_geometry_keeps_the_decoder_size(tiny_dinov3):
+    built = build_model(small_cfg(tiny_dinov3))
+    bare = TrackNet(built.backbone, built.decoder, built.head).eval()  # assembled by hand
+    assert bare.config is None and bare.input_hw is None
+    with torch.no_grad():
+        assert bare(torch.rand(1, 3, 48, 96)).shape == (1, 1, 16, 32)  # the decoder's out_size
+
+
 def test_model_rejects_wrong_window_length(tiny_dinov3):
     model = build_model(small_cfg(tiny_dinov3, "model.frames=3"))
     with pytest.raises(ValueError, match="windows of 3 frames, got 2"):
@@ -82,15 +104,15 @@ def test_save_and_reload_in_a_fresh_process(tiny_dinov3, tmp_path, freeze):
         if not freeze:  # a fine-tuned backbone differs from the cached one and must be saved
             for p in model.backbone.parameters():
                 p.add_(0.01 * torch.randn_like(p))
-    model.save_pretrained(tmp_path / "run")
+    save_model(model, tmp_path / "run")
     x = torch.rand(1, 3, 32, 64)
     torch.save(x, tmp_path / "x.pt")
     with torch.no_grad():
         expected = model(x)
     torch.save(expected, tmp_path / "expected.pt")
     code = (
-        "import torch; from tracknet.models import TrackNet\n"
-        f"m = TrackNet.from_pretrained({str(tmp_path / 'run')!r})\n"
+        "import torch; from tracknet.models.serialization import load_model\n"
+        f"m = load_model({str(tmp_path / 'run')!r})\n"
         f"x = torch.load({str(tmp_path / 'x.pt')!r})\n"
         f"e = torch.load({str(tmp_path / 'expected.pt')!r})\n"
         "with torch.no_grad(): torch.testing.assert_close(m(x), e, rtol=0, atol=0)\n"
@@ -105,24 +127,22 @@ def test_save_and_reload_in_a_fresh_process(tiny_dinov3, tmp_path, freeze):
 
 def test_tampered_checkpoint_is_refused(tiny_dinov3, tmp_path):
     model = build_model(small_cfg(tiny_dinov3))
-    model.save_pretrained(tmp_path / "run")
+    save_model(model, tmp_path / "run")
     weights = tmp_path / "run" / "model.safetensors"
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0xFF
     weights.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="does not match its recorded fingerprint"):
-        TrackNet.from_pretrained(tmp_path / "run")
+        load_model(tmp_path / "run")
 
 
 def test_frozen_checkpoint_checks_the_cached_backbone(tmp_path):
-    from tests.helpers import tiny_vit
-
     folder = tiny_vit(tmp_path / "a")
     model = build_model(small_cfg(str(folder), "model.backbone.freeze=true"))
-    model.save_pretrained(tmp_path / "run")
+    save_model(model, tmp_path / "run")
     tiny_vit(tmp_path / "a", seed=1)  # other weights at the same place
     with pytest.raises(CheckpointError, match="not the one this checkpoint was trained with"):
-        TrackNet.from_pretrained(tmp_path / "run")
+        load_model(tmp_path / "run")
 
 
 def test_decoding_only_the_centre_frame_matches_the_full_window(tiny_dinov3):

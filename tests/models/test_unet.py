@@ -1,10 +1,14 @@
-"""The TrackNetV2-style baseline: shapes, the shared interface, save / load."""
+"""The TrackNetV2-style baseline: shapes, the shared interface, the heatmap ratio, save / load."""
+
+import json
 
 import pytest
 import torch
 
 from tracknet.config import load_config
-from tracknet.models import TrackNet, build_model
+from tracknet.data.codec import heatmap_size_for_input
+from tracknet.models import build_model
+from tracknet.models.serialization import load_model, save_model
 
 
 @pytest.mark.parametrize("frames", [1, 3, 8])
@@ -25,8 +29,8 @@ def test_unet_shapes_and_interface(frames, tmp_path):
         assert logits.shape == (2, frames, 16, 32)
         centre = model.decode_window(model.encode(x), x, select=frames // 2)
         torch.testing.assert_close(centre[:, 0], logits[:, frames // 2])
-    model.save_pretrained(tmp_path / "run")
-    again = TrackNet.from_pretrained(tmp_path / "run")
+    save_model(model, tmp_path / "run")
+    again = load_model(tmp_path / "run")
     with torch.no_grad():
         torch.testing.assert_close(again(x), logits)
 
@@ -37,45 +41,28 @@ def test_unet_rejects_sizes_not_divisible_by_8():
         model(torch.rand(1, 1, 3, 36, 64))
 
 
-def test_unet_trains_evaluates_and_predicts_through_the_cli(tmp_path):
-    """``model.type=unet`` goes through ``tracknet train``, ``eval`` and ``predict`` unchanged."""
-    import json
-
-    from tracknet.cli import main
-    from tracknet.data.synth import synthesize
-
-    data = synthesize(
-        tmp_path / "data", "tennis", clips=2, frames=8, size=(160, 96), seed=1, clips_per_game=1
+def test_unet_keeps_the_configured_heatmap_ratio_for_other_sizes():
+    cfg = load_config(
+        overrides=[
+            "model.type=unet",
+            "model.unet.base_channels=4",
+            "model.input_size=[64,32]",
+            "model.heatmap.size=[32,16]",
+        ]
     )
-    assert data
-    run = tmp_path / "run"
-    overrides = [
-        f"data.root={tmp_path / 'data'}",
-        "data.format=tennis",
-        "data.num_workers=0",
-        "data.augment.enabled=false",
-        "data.split.train=[game1/*]",
-        "data.split.val=[game2/*]",
-        "data.split.test=[game2/*]",
-        "model.type=unet",
-        "model.frames=3",
-        "model.unet.base_channels=4",
-        "model.input_size=[64,48]",
-        "model.heatmap.size=[64,48]",
-        "train.batch_size=2",
-        "train.max_steps=3",
-        "train.warmup_steps=1",
-        "train.eval_every=3",
-        "train.save_every=3",
-        "predict.device=cpu",
-        f"run.dir={run}",
-    ]
-    assert main(["train", *overrides]) == 0
-    assert (run / "config.yaml").exists()
-    metrics = tmp_path / "metrics.json"
-    assert main(["eval", "--checkpoint", str(run), "--split", "test", "--json", str(metrics)]) == 0
-    assert 0.0 <= json.loads(metrics.read_text())["f1"] <= 1.0
-    clip = tmp_path / "data" / "game2" / "Clip1"
-    assert main(["predict", str(clip), "--checkpoint", str(run), "--out", str(tmp_path / "p")]) == 0
-    rows = (tmp_path / "p" / "Clip1_ball.csv").read_text().splitlines()
-    assert rows[0] == "Frame,Visibility,X,Y" and len(rows) == 9
+    model = build_model(cfg).eval()
+    assert model.input_hw == (32, 64) and model.out_size == (16, 32)
+    for h, w in [(32, 64), (48, 96), (40, 24)]:
+        with torch.no_grad():
+            out = model(torch.rand(1, 1, 3, h, w))
+        expected = heatmap_size_for_input((h, w), (32, 64), (16, 32))
+        assert tuple(out.shape[-2:]) == expected == (h // 2, w // 2)
+
+
+def test_unet_saves_no_backbone_even_when_asked(tmp_path):
+    model = build_model(load_config(overrides=["model.type=unet", "model.unet.base_channels=4"]))
+    save_model(model, tmp_path / "run", save_backbone=True)  # train.save_backbone=true
+    meta = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert meta["includes_backbone"] is False and meta["backbone_id"] is None
+    assert not (tmp_path / "run" / "backbone").exists()
+    assert isinstance(load_model(tmp_path / "run"), type(model))

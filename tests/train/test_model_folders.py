@@ -7,10 +7,12 @@ import json
 import pytest
 import torch
 
+import tracknet.models.serialization as serialization
 from tests.conftest import tiny_temporal_overrides
 from tracknet.config import load_config
 from tracknet.infer.loading import resolve_checkpoint
-from tracknet.models import TrackNet, build_model
+from tracknet.models import build_model
+from tracknet.models.serialization import load_model, save_model
 from tracknet.train.checkpoint import save_model_folder, swap_in
 from tracknet.utils import remove_stale_temporaries
 
@@ -26,12 +28,10 @@ def _models(backbone: str):
 
 
 def _bias(folder) -> float:
-    return float(TrackNet.from_pretrained(folder).head.out.bias.detach())
+    return float(load_model(folder).head.out.bias.detach())
 
 
 def test_a_failed_save_leaves_the_previous_folder_whole(tiny_dinov3, tmp_path, monkeypatch):
-    import tracknet.models.serialization as serialization
-
     _, first, second = _models(tiny_dinov3)
     best = tmp_path / "run" / "best"
     save_model_folder(first, best, extra={"metrics.json": json.dumps({"step": 1})})
@@ -63,7 +63,7 @@ def test_a_kill_between_the_renames_falls_back_to_the_old_folder(tiny_dinov3, tm
     run.mkdir()
     (run / "config.yaml").write_text("model: {}\n")
     save_model_folder(first, run / "best")
-    second.save_pretrained(run)  # the run folder's own (latest) weights, file by file
+    save_model(second, run)  # the run folder's own (latest) weights, file by file
     # what swap_in leaves when killed after its first rename
     (run / "best").rename(run / "best.old")
     weights, config = resolve_checkpoint(run)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from tracknet.config import Config, load_config
 from tracknet.errors import CheckpointError
+from tracknet.models.protocol import WindowModel
+from tracknet.models.serialization import load_model
 
 
 def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
@@ -32,10 +34,8 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
 
 def load_run(
     path: str | Path, overrides: Sequence[str] = (), device_map: str | None = None
-) -> tuple[object, Config]:
+) -> tuple[WindowModel, Config]:
     """Load a trained model (on the CPU) and its run configuration with ``overrides`` applied."""
-    from tracknet.models.serialization import load_model
-
     weights, config = resolve_checkpoint(path)
     cfg = load_config(config, overrides)
     return load_model(weights, device_map=device_map), cfg

@@ -2,6 +2,7 @@
 
 The ONNX graph is the whole model, so each window goes through the backbone again (no token
 reuse); it is the path for machines without PyTorch's fast kernels, and a check of the export.
+:func:`tracknet.export.onnx_for_run` finds (or writes) a run's ``model.onnx``.
 """
 
 from __future__ import annotations
@@ -11,33 +12,48 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tracknet.config import ModelConfig
+from tracknet.models.protocol import WindowModel
+
 
 class OnnxModel(torch.nn.Module):
-    """``encode`` passes frames through; ``decode_window`` runs the ONNX graph on the window."""
+    """``encode`` passes frames through; ``decode_window`` runs the ONNX graph on the window.
 
-    def __init__(self, onnx_path: str | Path, frames: int, providers: list[str] | None = None):
+    A :class:`~tracknet.models.protocol.WindowModel`: ``frames``, ``config`` and
+    ``size_multiple`` are those of the model the graph was exported from.
+    """
+
+    def __init__(
+        self,
+        onnx_path: str | Path,
+        frames: int,
+        providers: list[str] | None = None,
+        *,
+        config: ModelConfig | None = None,
+        size_multiple: int = 1,
+    ):
         super().__init__()
-        import onnxruntime as ort
+        import onnxruntime as ort  # optional dependency (the ``onnx`` extra)
 
         self.session = ort.InferenceSession(
             str(onnx_path), providers=providers or ["CPUExecutionProvider"]
         )
         self.frames = frames
+        self.config = config
+        self.size_multiple = size_multiple
 
     @classmethod
-    def from_checkpoint(cls, run_dir: str | Path, model: torch.nn.Module) -> OnnxModel:
-        """The run's ``model.onnx`` (exported now from ``model`` when missing or older than the
-        weights)."""
-        from tracknet.export import export_onnx
-        from tracknet.infer.loading import resolve_checkpoint
-
-        weights, _ = resolve_checkpoint(run_dir)
-        path = weights / "model.onnx"
-        sources = [*weights.glob("*.safetensors"), weights / "model.json"]
-        newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0.0)
-        if not path.exists() or path.stat().st_mtime < newest:
-            export_onnx(model, path)
-        return cls(path, model.model_config.frames)
+    def for_model(
+        cls, onnx_path: str | Path, model: WindowModel, providers: list[str] | None = None
+    ) -> OnnxModel:
+        """The ONNX export ``onnx_path`` of ``model``, with ``model``'s window and geometry."""
+        return cls(
+            onnx_path,
+            model.frames,
+            providers,
+            config=model.config,
+            size_multiple=model.size_multiple,
+        )
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return images
@@ -50,5 +66,5 @@ class OnnxModel(torch.nn.Module):
         ).to(tokens.device)
         return logits if select is None else logits[:, select : select + 1]
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:
         return self.decode_window(frames)

@@ -9,6 +9,9 @@ A model folder holds:
   fingerprint of its weights (checked on load when they are not included), and the SHA-256 of
   every other file (a folder whose files do not match is refused). It is written last, so a
   folder without it is incomplete.
+
+:func:`save_model` / :func:`load_model` work for every model :func:`tracknet.models.build_model`
+makes (the model's ``config`` is what ``model.json`` records, and what the loader rebuilds from).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from tracknet.config import ModelConfig
 from tracknet.errors import CheckpointError
+from tracknet.models.factory import build_model
 from tracknet.utils import atomic_path, atomic_write_text, sha256_file
 
 FORMAT_VERSION = 1
@@ -58,15 +62,18 @@ def save_model(
     Args:
         save_backbone: include the backbone's weights. ``None``: only when it is not frozen
             (a fine-tuned backbone must be saved; a frozen one is identified by its fingerprint).
+            A model without a Hugging Face backbone (the U-Net) has none to include.
     """
-    cfg: ModelConfig | None = getattr(model, "model_config", None)
-    if cfg is None:
+    cfg: ModelConfig | None = getattr(model, "config", None)
+    if not isinstance(cfg, ModelConfig):
         raise ValueError("save_model needs a model made by build_model (it carries its config)")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     has_backbone = hasattr(model, "backbone") and hasattr(model.backbone, "model")
-    if save_backbone is None:
-        save_backbone = has_backbone and not model.backbone.frozen
+    if not has_backbone:
+        save_backbone = False
+    elif save_backbone is None:
+        save_backbone = not model.backbone.frozen
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     if has_backbone and not save_backbone:
         state = {k: v for k, v in state.items() if not k.startswith("backbone.")}
@@ -134,14 +141,13 @@ def model_config_from_meta(meta: dict) -> ModelConfig:
 
 def load_model(directory: str | Path, device_map: str | None = None) -> torch.nn.Module:
     """Rebuild the model saved in ``directory`` (on the CPU unless ``device_map`` says otherwise)."""
-    from tracknet.models.tracknet import build_model
-
     directory = Path(directory)
     meta = read_meta(directory)
     cfg = model_config_from_meta(meta)
     cfg.backbone.device_map = device_map
     hf_model = None
     if meta["includes_backbone"] and cfg.type == "vit":
+        # start-up time: transformers takes ~2 s to import; only a saved backbone needs it here
         from transformers import AutoConfig, AutoModel
 
         hf_cfg = AutoConfig.from_pretrained(directory / BACKBONE_DIR, local_files_only=True)

@@ -8,25 +8,38 @@ returns heatmap logits at ``model.heatmap.size``:
 
 For streaming, :meth:`TrackNet.encode` (per-frame backbone tokens) and :meth:`TrackNet.decode_window`
 (fusion + decoder + head on a window of cached tokens) can be called separately, so every frame
-goes through the backbone once however many windows it belongs to.
+goes through the backbone once however many windows it belongs to (the
+:class:`~tracknet.models.protocol.WindowModel` interface).
+
+:func:`tracknet.models.factory.build_model` assembles it from a configuration;
+:mod:`tracknet.models.serialization` saves and loads it (the module itself reads no files).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
 
-from tracknet.config import Config, ConfigError, ModelConfig, wh_to_hw
-from tracknet.models.backbones.vit_backbone import ViTBackbone, ViTBackboneConfig
+from tracknet.config import ModelConfig
+from tracknet.constants import IMAGENET_MEAN, IMAGENET_STD
+from tracknet.data.codec import heatmap_size_for_input
+from tracknet.models.backbones.vit_backbone import ViTBackbone
 from tracknet.models.decoders.upsampling_decoder import UpsamplingDecoder
 from tracknet.models.heads.heatmap_head import HeatmapHead
-from tracknet.models.temporal import DetailPath, build_temporal_fusion
+from tracknet.models.temporal import DetailPath
 
 
 class TrackNet(nn.Module):
-    """Backbone, optional temporal fusion and detail path, decoder and head."""
+    """Backbone, optional temporal fusion and detail path, decoder and head.
+
+    Args:
+        frames: ``T``, the frames of a window.
+        image_mean, image_std: the normalisation (default: the backbone's).
+        input_hw, heatmap_hw: the configured input and heatmap sizes ``(H, W)``: an input of
+            another size (a training crop, a user's resolution) gets a heatmap of the same ratio.
+            ``None``: the decoder's ``out_size`` for every input.
+        config: the configuration the model was built from, kept for saving it (not read here).
+    """
 
     def __init__(
         self,
@@ -38,17 +51,28 @@ class TrackNet(nn.Module):
         detail: DetailPath | None = None,
         image_mean: tuple[float, ...] | None = None,
         image_std: tuple[float, ...] | None = None,
+        *,
+        input_hw: tuple[int, int] | None = None,
+        heatmap_hw: tuple[int, int] | None = None,
+        config: ModelConfig | None = None,
     ):
         super().__init__()
         self.backbone, self.decoder, self.head = backbone, decoder, head
         self.frames = frames
         self.temporal = temporal
         self.detail = detail
-        mean = image_mean or getattr(backbone, "image_mean", (0.485, 0.456, 0.406))
-        std = image_std or getattr(backbone, "image_std", (0.229, 0.224, 0.225))
+        mean = image_mean or getattr(backbone, "image_mean", IMAGENET_MEAN)
+        std = image_std or getattr(backbone, "image_std", IMAGENET_STD)
         self.register_buffer("image_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("image_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
-        self.model_config: ModelConfig | None = None  # set by build_model
+        self.input_hw = tuple(input_hw) if input_hw is not None else None
+        self.heatmap_hw = tuple(heatmap_hw) if heatmap_hw is not None else None
+        self.config = config
+
+    @property
+    def size_multiple(self) -> int:
+        """H and W of an input must be multiples of the backbone's patch size."""
+        return self.backbone.patch_size
 
     # ------------------------------------------------------------------ pieces
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
@@ -96,16 +120,16 @@ class TrackNet(nn.Module):
     def heatmap_size_for(self, tokens: torch.Tensor) -> tuple[int, int] | None:
         """Heatmap ``(H, W)`` for the input whose tokens these are (``[..., Hp, Wp, C]``).
 
-        The configured input gives the configured heatmap size; another input size (a training
-        crop, a user's other resolution) keeps the same input-to-heatmap ratio.
+        The configured input gives the configured heatmap size; another input size keeps the same
+        input-to-heatmap ratio (:func:`tracknet.data.codec.heatmap_size_for_input`, integer
+        arithmetic, so an ONNX export keeps it for dynamic sizes). ``None`` without a configured
+        geometry: the decoder's own ``out_size``.
         """
-        if self.model_config is None:
+        if self.input_hw is None or self.heatmap_hw is None:
             return None
-        in_h, in_w = wh_to_hw(self.model_config.input_size)
-        hm_h, hm_w = wh_to_hw(self.model_config.heatmap.size)
         p = self.backbone.patch_size
-        h, w = tokens.shape[-3] * p, tokens.shape[-2] * p
-        return round(h * hm_h / in_h), round(w * hm_w / in_w)
+        input_hw = (tokens.shape[-3] * p, tokens.shape[-2] * p)
+        return heatmap_size_for_input(input_hw, self.input_hw, self.heatmap_hw)
 
     # ------------------------------------------------------------------ forward
     def forward(self, frames: torch.Tensor, background: torch.Tensor | None = None) -> torch.Tensor:
@@ -121,82 +145,3 @@ class TrackNet(nn.Module):
             raise ValueError(f"this model takes windows of {self.frames} frames, got {t}")
         tokens = self.encode(frames.flatten(0, 1)).unflatten(0, (b, t))  # [B, T, Hp, Wp, C]
         return self.decode_window(tokens, frames, background)
-
-    # ------------------------------------------------------------------ persistence
-    def save_pretrained(self, directory: str | Path, save_backbone: bool | None = None) -> Path:
-        """Write ``model.safetensors`` + ``model.json`` (see :mod:`tracknet.models.serialization`)."""
-        from tracknet.models.serialization import save_model
-
-        return save_model(self, directory, save_backbone=save_backbone)
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, device_map: str | None = None) -> TrackNet:
-        """Rebuild a model saved by :meth:`save_pretrained` (a run folder or its ``best/``)."""
-        from tracknet.models.serialization import load_model
-
-        return load_model(directory, device_map=device_map)
-
-
-def build_model(cfg: Config | ModelConfig, backbone_module: nn.Module | None = None) -> nn.Module:
-    """Build the model a configuration describes (``model.type`` ``vit`` or ``unet``).
-
-    Args:
-        cfg: the whole configuration or its ``model`` section.
-        backbone_module: an already built Hugging Face ViT to use instead of loading one
-            (used when restoring a checkpoint that carries the backbone weights).
-    """
-    m = cfg.model if isinstance(cfg, Config) else cfg
-    if m.type == "unet":
-        from tracknet.models.unet import build_unet
-
-        return build_unet(m)
-    bcfg = ViTBackboneConfig(
-        pretrained_model_name=m.pretrained_model_name,
-        device_map=m.backbone.device_map,
-        local_files_only=m.backbone.local_files_only,
-        patch_size=m.backbone.patch_size,
-        freeze=m.backbone.freeze,
-    )
-    backbone = ViTBackbone(bcfg, model=backbone_module)
-    in_h, in_w = wh_to_hw(m.input_size)
-    p = backbone.patch_size
-    if in_h % p or in_w % p:
-        raise ConfigError(
-            f"model.input_size={list(m.input_size)} ([W, H]) is not a multiple of the patch "
-            f"size {p}; use e.g. [{-(-in_w // p) * p}, {-(-in_h // p) * p}]"
-        )
-    d = m.decoder
-    if d.channels[0] != backbone.hidden_size:
-        raise ConfigError(
-            f"model.decoder.channels[0]={d.channels[0]} must equal the backbone width "
-            f"{backbone.hidden_size} of '{m.pretrained_model_name}'"
-        )
-    detail = None
-    if m.detail.enabled:
-        detail = DetailPath(
-            m.detail.channels,
-            m.detail.scale,
-            m.detail.use_diff,
-            m.detail.background,
-            d.norm,
-            d.activation,
-        )
-    decoder = UpsamplingDecoder(
-        channels=d.channels,
-        upsample=d.upsample,
-        out_size=wh_to_hw(m.heatmap.size),
-        blocks_per_stage=d.blocks_per_stage,
-        norm=d.norm,
-        activation=d.activation,
-        use_depthwise=d.use_depthwise,
-        use_se=d.use_se,
-        se_reduction=d.se_reduction,
-        dropout=d.dropout,
-        detail_channels=detail.out_channels if detail is not None else 0,
-    )
-    temporal = build_temporal_fusion(
-        m.temporal.fusion, backbone.hidden_size, m.frames, m.temporal.layers, m.temporal.heads
-    )
-    model = TrackNet(backbone, decoder, HeatmapHead(d.channels[-1]), m.frames, temporal, detail)
-    model.model_config = m
-    return model

@@ -6,8 +6,10 @@ pooling between them) and a mirrored decoder with skip connections produce one h
 frame at the input resolution (3 in / 3 out is TrackNetV2's shape, 8 / 8 is TrackNetV3's). The
 logits are resized to ``model.heatmap.size`` when that differs from the input size.
 
-It speaks the same interface as :class:`tracknet.models.TrackNet` (``frames``, ``encode``,
-``decode_window``), so training, evaluation, prediction and the benchmarks use it unchanged.
+It speaks the same interface as :class:`tracknet.models.TrackNet`
+(:class:`~tracknet.models.protocol.WindowModel`: ``frames``, ``encode``, ``decode_window``), so
+training, evaluation, prediction and the benchmarks use it unchanged.
+:func:`tracknet.models.factory.build_model` builds it for ``model.type=unet``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tracknet.config import ModelConfig, wh_to_hw
+from tracknet.config import ModelConfig
+from tracknet.data.codec import heatmap_size_for_input
 
 
 def _conv(c_in: int, c_out: int) -> nn.Sequential:
@@ -32,11 +35,33 @@ def _block(c_in: int, c_out: int, n: int) -> nn.Sequential:
 
 
 class TrackNetV2UNet(nn.Module):
-    """``[B, T, 3, H, W]`` in [0, 1] -> logits ``[B, T, Hh, Wh]`` (H, W multiples of 8)."""
+    """``[B, T, 3, H, W]`` in [0, 1] -> logits ``[B, T, Hh, Wh]`` (H, W multiples of 8).
 
-    def __init__(self, frames: int = 3, base: int = 64, out_size: tuple[int, int] | None = None):
+    Args:
+        frames: ``T``, the frames of a window (in and out).
+        base: the channels of the first encoder block (64 in the paper).
+        out_size: the configured heatmap ``(H, W)``; ``None``: the input's own size.
+        input_hw: the configured input ``(H, W)``: with ``out_size``, another input size gets a
+            heatmap of the same ratio; ``None``: ``out_size`` for every input.
+        config: the configuration the model was built from, kept for saving it (not read here).
+    """
+
+    size_multiple = 8  # three 2x2 poolings
+
+    def __init__(
+        self,
+        frames: int = 3,
+        base: int = 64,
+        out_size: tuple[int, int] | None = None,
+        *,
+        input_hw: tuple[int, int] | None = None,
+        config: ModelConfig | None = None,
+    ):
         super().__init__()
-        self.frames, self.out_size = frames, out_size
+        self.frames = frames
+        self.out_size = tuple(out_size) if out_size is not None else None
+        self.input_hw = tuple(input_hw) if input_hw is not None else None
+        self.config = config
         c1, c2, c3, c4 = base, 2 * base, 4 * base, 8 * base
         self.enc1 = _block(3 * frames, c1, 2)
         self.enc2 = _block(c1, c2, 2)
@@ -46,7 +71,6 @@ class TrackNetV2UNet(nn.Module):
         self.dec2 = _block(c3 + c2, c2, 2)
         self.dec1 = _block(c2 + c1, c1, 2)
         self.out = nn.Conv2d(c1, frames, 1)
-        self.model_config: ModelConfig | None = None
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """No per-frame features to cache: the "tokens" of a frame are the frame itself."""
@@ -62,8 +86,9 @@ class TrackNetV2UNet(nn.Module):
         b, t, _, h, w = frames.shape
         if t != self.frames:
             raise ValueError(f"this model takes windows of {self.frames} frames, got {t}")
-        if h % 8 or w % 8:
-            raise ValueError(f"the baseline needs H and W divisible by 8, got {h}x{w}")
+        m = self.size_multiple
+        if h % m or w % m:
+            raise ValueError(f"the baseline needs H and W divisible by {m}, got {h}x{w}")
         x = frames.reshape(b, t * 3, h, w)  # [B, T, 3, H, W] -> [B, 3T, H, W]
         e1 = self.enc1(x)
         e2 = self.enc2(F.max_pool2d(e1, 2))
@@ -73,27 +98,11 @@ class TrackNetV2UNet(nn.Module):
         x = self.dec2(torch.cat([F.interpolate(x, scale_factor=2.0), e2], 1))
         x = self.dec1(torch.cat([F.interpolate(x, scale_factor=2.0), e1], 1))
         logits = self.out(x)  # [B, T, H, W]
-        if self.out_size is not None and self.model_config is not None:
+        if self.out_size is not None and self.input_hw is not None:
             # keep the configured input-to-heatmap ratio for any input size (e.g. training crops)
-            # (integer arithmetic, round half up: exportable to ONNX with dynamic sizes)
-            in_w, in_h = self.model_config.input_size
-            size = (
-                (2 * h * self.out_size[0] + in_h) // (2 * in_h),
-                (2 * w * self.out_size[1] + in_w) // (2 * in_w),
-            )
+            size = heatmap_size_for_input((h, w), self.input_hw, self.out_size)
         else:
             size = self.out_size
         if size is not None and tuple(logits.shape[-2:]) != size:
             logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
         return logits
-
-    def save_pretrained(self, directory, save_backbone=None):
-        from tracknet.models.serialization import save_model
-
-        return save_model(self, directory, save_backbone=False)
-
-
-def build_unet(m: ModelConfig) -> TrackNetV2UNet:
-    model = TrackNetV2UNet(m.frames, m.unet.base_channels, wh_to_hw(m.heatmap.size))
-    model.model_config = m
-    return model

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from tracknet.models.backbones.vit_backbone import IMAGENET_MEAN, IMAGENET_STD
+from tracknet.constants import IMAGENET_MEAN, IMAGENET_STD
 
 
 def save_random_vit(
@@ -30,6 +30,7 @@ def save_random_vit(
     Args:
         kind: ``dinov3``, ``dinov2`` (no registers) or ``dinov2_registers``.
     """
+    # start-up time: transformers takes ~2 s to import; only writing a ViT needs it
     from transformers import (
         Dinov2Config,
         Dinov2Model,

@@ -14,10 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from tracknet.config import ConfigError
+from tracknet.constants import IMAGENET_MEAN, IMAGENET_STD  # still importable from here
 from tracknet.errors import BackboneNotFoundError
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
@@ -51,7 +50,7 @@ def _download_hint(name: str) -> str:
 
 def _hf_cache_dir() -> str:
     try:
-        from huggingface_hub import constants
+        from huggingface_hub import constants  # start-up time: only for this error message
 
         return str(constants.HF_HUB_CACHE)
     except Exception:  # pragma: no cover - very old hub versions
@@ -62,6 +61,7 @@ def load_pretrained_vit(
     name: str, local_files_only: bool = True, device_map: str | None = None
 ) -> nn.Module:
     """``AutoModel.from_pretrained`` with a clear error when the weights are not there."""
+    # start-up time: transformers takes ~2 s to import; only loading a backbone needs it
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
@@ -89,7 +89,7 @@ def read_image_mean_std(
         candidate = Path(name) / "preprocessor_config.json"
         path = str(candidate) if candidate.exists() else None
     else:
-        from transformers.utils import cached_file
+        from transformers.utils import cached_file  # start-up time, as in load_pretrained_vit
 
         try:
             path = cached_file(
@@ -122,8 +122,6 @@ class ViTBackbone(nn.Module):
         hf = self.model.config
         model_patch = int(getattr(hf, "patch_size", config.patch_size))
         if model_patch != config.patch_size:
-            from tracknet.config import ConfigError
-
             raise ConfigError(
                 f"patch_size={config.patch_size} does not match the model "
                 f"'{config.pretrained_model_name}', whose patch size is {model_patch}; "

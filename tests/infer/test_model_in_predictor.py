@@ -1,0 +1,81 @@
+"""The models behind the predictor: streaming encodes every frame once and decodes each frame
+from the window centred on it, with the same logits as the model run on that window.
+
+(Moved from tests/models/test_temporal.py: tests/models stays below ``tracknet.infer``.)"""
+
+import numpy as np
+import pytest
+import torch
+
+from tracknet.config import PredictConfig, load_config
+from tracknet.data.codec import HeatmapCodec
+from tracknet.infer.predictor import Predictor
+from tracknet.models import WindowModel, build_model
+
+IN_W, IN_H = 64, 32  # model input [W, H]; 4 x 2 patches of 16 px
+
+
+def tiny_cfg(backbone: str, *extra: str):
+    return load_config(
+        overrides=[
+            f"model.pretrained_model_name={backbone}",
+            "model.backbone.device_map=null",
+            f"model.input_size=[{IN_W},{IN_H}]",
+            "model.heatmap.size=[32,16]",
+            "model.decoder.channels=[32,16,8]",
+            "model.decoder.upsample=[2,2]",
+            "model.temporal.heads=2",
+            "model.detail.channels=8",
+            *extra,
+        ]
+    )
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_streaming_runs_the_backbone_once_per_frame(tiny_dinov3, batch_size):
+    cfg = tiny_cfg(tiny_dinov3, "model.frames=3", "model.detail.enabled=true")
+    model = build_model(cfg).eval()
+    assert isinstance(model, WindowModel)  # what the predictor relies on
+    n = 11
+
+    encoded: list[int] = []  # frames per backbone call
+    real_backbone_forward = model.backbone.forward
+
+    def counting_backbone(pixels, *args, **kwargs):
+        encoded.append(int(pixels.shape[0]))
+        return real_backbone_forward(pixels, *args, **kwargs)
+
+    model.backbone.forward = counting_backbone
+
+    windows: list[tuple[torch.Tensor, torch.Tensor]] = []  # (images, centre logits) per window
+    real_decode = model.decode_window
+
+    def recording_decode(tokens, frames=None, background=None, select=None):
+        out = real_decode(tokens, frames, background, select)
+        windows.extend((f.clone(), o.clone()) for f, o in zip(frames, out, strict=True))
+        return out
+
+    model.decode_window = recording_decode
+
+    rng = np.random.default_rng(0)
+    stream = [(i, rng.integers(0, 256, (IN_H, IN_W, 3), dtype=np.uint8)) for i in range(n)]
+    codec = HeatmapCodec.from_config(cfg)
+    predictor = Predictor(model, codec, PredictConfig(batch_size=batch_size, device="cpu"))
+    preds = list(predictor.run(iter(stream), (IN_W, IN_H)))
+
+    assert [p.index for p in preds] == list(range(n))
+    assert sum(encoded) == n  # every frame through the backbone exactly once ...
+    assert len(encoded) == -(-n // batch_size)  # ... in batches of batch_size
+    assert len(windows) == n  # and every frame decoded from exactly one window
+
+    # Each window's heatmap from cached tokens equals the model run on that window from scratch.
+    model.backbone.forward = real_backbone_forward
+    model.decode_window = real_decode
+    for images, logits in windows:
+        images = images.float() / 255 if images.dtype == torch.uint8 else images
+        with torch.no_grad():
+            expected = model(images.unsqueeze(0))[0, 1]  # centre frame of the window
+        torch.testing.assert_close(logits[0].float(), expected, rtol=1e-4, atol=1e-4)
+    # The window of frame 0 repeats it for the missing past: (0, 0, 1).
+    first = windows[0][0]
+    torch.testing.assert_close(first[0], first[1], rtol=0, atol=0)
