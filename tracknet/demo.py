@@ -16,6 +16,14 @@ from importlib import resources
 from pathlib import Path
 
 from tracknet.config import Config, load_config
+from tracknet.constants import ball_csv_name
+from tracknet.data.synth import synthesize
+from tracknet.evaluate import evaluate_checkpoint, evaluate_csv
+from tracknet.infer.loading import load_run
+from tracknet.infer.pipeline import predict_source
+from tracknet.infer.predictor import Predictor
+from tracknet.models.backbones.random_vit import save_random_vit
+from tracknet.train.trainer import Trainer
 
 log = logging.getLogger("tracknet.demo")
 
@@ -74,12 +82,6 @@ def run_demo(
     out: str | Path = "runs/demo", quick: bool = False, seed: int = 0, overrides=()
 ) -> dict:
     """Run the whole demo into ``out`` and return its summary (also written as summary.json)."""
-    from tracknet.data.synth import synthesize
-    from tracknet.eval.runner import evaluate_checkpoint, evaluate_csv
-    from tracknet.infer.loading import load_run
-    from tracknet.models.backbones.random_vit import save_random_vit
-    from tracknet.train.trainer import Trainer
-
     plan = QUICK if quick else DemoPlan()
     out = Path(out)
     for stale in ("data", "run", "backbone", "video"):
@@ -137,13 +139,9 @@ def run_demo(
     t0 = time.perf_counter()
     log.info("[4/5] predicting a match video with an overlay")
     video = next((out / "video").glob("*.mp4"))
-    from tracknet.data.codec import HeatmapCodec
-    from tracknet.infer.pipeline import predict_source
-    from tracknet.infer.predictor import Predictor
-
-    predictor = Predictor(model, HeatmapCodec.from_config(run_cfg), run_cfg.predict)
+    predictor = Predictor.from_config(model, run_cfg)
     result = predict_source(predictor, video, out, overlay=True)
-    video_labels = video.with_name(f"{video.stem}_ball.csv")
+    video_labels = video.with_name(ball_csv_name(video.stem))
     video_metrics = evaluate_csv(result.csv, video_labels, frame_size=plan.size)
     times["predict"] = time.perf_counter() - t0
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from tracknet.config import wh_to_hw
-from tracknet.infer.loading import resolve_checkpoint
+from tracknet.infer.loading import load_run, resolve_checkpoint
 from tracknet.models.protocol import WindowModel
 from tracknet.models.serialization import META
 from tracknet.utils import atomic_path
@@ -78,3 +78,15 @@ def max_abs_difference(model: WindowModel, onnx_path: str | Path, frames: torch.
         expected = model.eval()(frames).numpy()
     got = session.run(None, {"frames": frames.numpy()})[0]
     return float(np.abs(got - expected).max())
+
+
+def run_export(checkpoint: str | Path, out: str | Path, check: bool = False) -> int:
+    """``tracknet export``: write a run's model as ONNX; with ``check``, compare with onnxruntime."""
+    model, cfg = load_run(checkpoint)
+    path = export_onnx(model, out)
+    print(f"wrote {path} (frames [B, {cfg.model.frames}, 3, H, W] -> logits; B, H, W dynamic)")
+    if check:
+        h, w = wh_to_hw(cfg.model.input_size)
+        diff = max_abs_difference(model, path, torch.rand(2, cfg.model.frames, 3, h, w))
+        print(f"max |onnxruntime - pytorch| on random frames: {diff:.2e}")
+    return 0

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 import pytest
 import torch
 
 from tracknet.config import load_config
-from tracknet.data.codec import HeatmapCodec, label_components
+from tracknet.data.codec import HeatmapCodec
 
 
 def _logits(heat: np.ndarray, eps: float = 1e-6) -> torch.Tensor:
@@ -191,43 +189,6 @@ def test_resize_of_a_reduced_decode_uses_the_original_geometry():
     assert np.array_equal(codec.resize_frame(half, (160, 90)), codec.resize_frame(full))
 
 
-def _reference_components(mask: np.ndarray) -> list[set]:
-    """8-connected components by breadth-first search (slow, obviously right)."""
-    seen = np.zeros_like(mask)
-    components = []
-    h, w = mask.shape
-    for start in zip(*np.nonzero(mask), strict=True):
-        if seen[start]:
-            continue
-        queue, blob = deque([start]), set()
-        seen[start] = True
-        while queue:
-            y, x = queue.popleft()
-            blob.add((y, x))
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    ny, nx = y + dy, x + dx
-                    if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not seen[ny, nx]:
-                        seen[ny, nx] = True
-                        queue.append((ny, nx))
-        components.append(blob)
-    return components
-
-
-def test_label_components_matches_breadth_first_search():
-    rng = np.random.default_rng(3)
-    masks = rng.random((6, 20, 30)) > 0.55
-    snake = np.zeros((20, 30), bool)  # one long winding blob: many propagation rounds
-    snake[1::4, 1:29] = True
-    snake[1:19, 28] = True
-    masks[0] = snake
-    labels = label_components(torch.from_numpy(masks)).numpy()
-    for mask, label in zip(masks, labels, strict=True):
-        assert ((label > 0) == mask).all()
-        found = [set(zip(*np.nonzero(label == v), strict=True)) for v in np.unique(label[mask])]
-        assert sorted(map(sorted, found)) == sorted(map(sorted, _reference_components(mask)))
-
-
 def test_from_config():
     cfg = load_config(
         overrides=[
@@ -241,3 +202,27 @@ def test_from_config():
     codec = HeatmapCodec.from_config(cfg)
     assert codec.input_size == (512, 288) and codec.heatmap_size == (128, 72)
     assert (codec.sigma, codec.threshold, codec.resize) == (3.0, 0.4, "letterbox")
+
+
+@pytest.mark.parametrize(
+    ("input_size", "heatmap_size", "stride"),
+    [((512, 288), (256, 144), 2), ((1280, 720), (256, 144), 5), ((96, 64), (96, 64), 1)],
+)
+def test_stride_is_the_input_to_heatmap_ratio(input_size, heatmap_size, stride):
+    codec = HeatmapCodec(input_size, heatmap_size)
+    assert codec.stride == stride
+    # one heatmap pixel spans `stride` input pixels: the maps agree
+    a, b = codec.input_to_heatmap(np.array([[0.0, 0.0], [float(stride), float(stride)]]))
+    np.testing.assert_allclose(b - a, [1.0, 1.0])
+
+
+def test_heatmap_size_for_other_inputs_keeps_the_ratio():
+    codec = HeatmapCodec((512, 288), (256, 144))
+    assert codec.heatmap_size_for((512, 288)) == (256, 144)
+    assert codec.heatmap_size_for((256, 160)) == (128, 80)  # a training crop
+    assert codec.heatmap_size_for((1280, 720)) == (640, 360)
+    assert codec.heatmap_size_for((255, 161)) == (128, 81)  # rounded half up
+    assert all(isinstance(v, int) for v in codec.heatmap_size_for((100, 50)))
+    wide = HeatmapCodec((1280, 720), (256, 144))
+    assert wide.heatmap_size_for((640, 360)) == (128, 72)
+    assert wide.heatmap_size_for((256, 160)) == (51, 32)  # 51.2 and 32

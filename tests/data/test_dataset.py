@@ -11,9 +11,9 @@ import torch
 from tests.data.test_formats import write_tennis_clip, write_video_clip
 from tracknet.config import load_config
 from tracknet.data.codec import HeatmapCodec
-from tracknet.data.dataset import ClipWindowDataset, make_loader, window_starts
+from tracknet.data.dataset import ClipWindowDataset, load_split, make_loader, window_starts
 from tracknet.data.formats import load_clips
-from tracknet.errors import DataError
+from tracknet.errors import DataError, UserError
 
 CODEC = HeatmapCodec(input_size=(96, 54), heatmap_size=(48, 27), sigma=1.5)
 
@@ -194,3 +194,40 @@ def test_from_config(tennis_root):
     cfg.data.root = ""
     with pytest.raises(DataError, match="data.root"):
         ClipWindowDataset.from_config(cfg)
+
+
+def _split_config(root, *extra):
+    return load_config(
+        overrides=[
+            f"data.root={root}",
+            "data.split.train=[game1/*]",
+            "data.split.val=[game2/*]",
+            "data.split.test=[game2/*]",
+            "model.input_size=[96,54]",
+            "model.heatmap.size=[48,27]",
+            *extra,
+        ]
+    )
+
+
+def test_load_split_reads_and_splits_the_configured_dataset(tennis_root):
+    cfg = _split_config(tennis_root)
+    train, val = load_split(cfg, "train"), load_split(cfg, "val")
+    assert [c.name for c in train] == ["game1/Clip1"] and [c.name for c in val] == ["game2/Clip1"]
+    assert [len(c.labels) for c in train] == [6] and train[0].frame_size == (64, 36)
+    with pytest.raises(UserError, match="unknown split 'dev'"):
+        load_split(cfg, "dev")
+    cfg.data.root = ""
+    with pytest.raises(DataError, match="data.root"):
+        load_split(cfg, "train")
+
+
+def test_from_config_takes_the_runs_codec(tennis_root):
+    cfg = _split_config(tennis_root, "data.resize=letterbox")
+    codec = HeatmapCodec.from_config(cfg)
+    train = ClipWindowDataset.from_config(cfg, "train", codec=codec)
+    val = ClipWindowDataset.from_config(cfg, "val", stride=None, codec=codec)
+    assert train.codec is codec and val.codec is codec
+    assert [c.name for c in train.clips] == [c.name for c in load_split(cfg, "train")]
+    built = ClipWindowDataset.from_config(cfg, "train")  # no codec given: one from cfg
+    assert repr(built.codec) == repr(codec) and built.codec is not codec

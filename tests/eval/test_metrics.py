@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from tracknet.data.codec import HeatmapCodec
 from tracknet.eval.metrics import (
     Outcome,
     classify_frames,
@@ -95,6 +96,21 @@ def test_custom_to_input_map_is_used():
     out = classify_frames(pv, pxy, gv, gxy, 4.0, "input", frame_size=FRAME, to_input=halve)
     assert out.tolist() == [Outcome.TP, Outcome.FP1]
     assert calls and calls[0] == (2, 2)
+
+
+def test_the_codecs_map_as_to_input_stretch_as_the_default_and_letterbox_uniform():
+    # A 4:3 frame in the 16:9 grid: stretch scales x by 512/960 and y by 288/720 = 0.4; letterbox
+    # scales both by 0.4. 9 frame px along x: 4.8 input px stretched, 3.6 letterboxed.
+    frame = (960, 720)
+    pv, pxy, gv, gxy = _arrays([(1, 489, 360, 1, 480, 360), (1, 480, 369, 1, 480, 360)])
+    default = classify_frames(pv, pxy, gv, gxy, 4.0, "input", frame_size=frame, input_size=GRID)
+    assert default.tolist() == [Outcome.FP1, Outcome.TP]
+    for resize, expected in (("stretch", default.tolist()), ("letterbox", [Outcome.TP] * 2)):
+        codec = HeatmapCodec(GRID, (256, 144), resize=resize)
+        out = classify_frames(
+            pv, pxy, gv, gxy, 4.0, "input", frame_size=frame, to_input=codec.frame_to_input
+        )
+        assert out.tolist() == expected, resize
 
 
 def test_fp1_does_not_reduce_recall():

@@ -4,7 +4,8 @@
   without training: what ``tracknet predict/eval --checkpoint`` reads.
 * :class:`BrightSpotModel` stands in for a trained model: it "detects" the bright spot of the
   centre frame of each window, so tests can check the tracker, smoothing and CSV logic with known
-  answers. It has the interface the :class:`tracknet.infer.predictor.Predictor` uses.
+  answers. It has the interface the :class:`tracknet.infer.predictor.Predictor` uses;
+  :func:`stub_model` makes ``tracknet predict`` load it instead of the run's model.
 * :func:`write_spot_video` / :func:`write_spot_images`: dark frames with a bright square at given
   positions (``None``: no spot in that frame).
 """
@@ -58,10 +59,11 @@ def make_tiny_run(run_dir: Path, data_root: Path, backbone: str, *extra: str) ->
     """A run folder as ``tracknet train`` leaves it, with untrained weights."""
     from tracknet.config import load_config, save_config
     from tracknet.models import build_model
+    from tracknet.models.serialization import save_model
 
     cfg = load_config(overrides=tiny_run_overrides(data_root, backbone, run_dir, *extra))
     torch.manual_seed(0)
-    build_model(cfg).save_pretrained(run_dir)
+    save_model(build_model(cfg), run_dir)
     save_config(cfg, run_dir)
     return run_dir
 
@@ -125,7 +127,8 @@ def stub_model(monkeypatch, tiny_run):
     """Make ``tracknet predict --checkpoint tiny_run`` use :class:`BrightSpotModel`."""
 
     def install(**model_kw):
-        monkeypatch.setattr("tracknet.infer.loading.load_run", stub_loader(**model_kw))
+        # where ``tracknet predict`` looks the loader up
+        monkeypatch.setattr("tracknet.predict.load_run", stub_loader(**model_kw))
 
     install()
     return install

@@ -1,9 +1,12 @@
-"""The online gate (distractors, jumps, re-acquisition) and the offline smoothing."""
+"""The online gate (distractors, jumps, re-acquisition), the offline smoothing, and the
+per-video track they build."""
 
 import numpy as np
 import pytest
 
-from tracknet.infer.tracker import OnlineTracker, smooth_track, track_sequence
+from tracknet.config import PredictConfig
+from tracknet.infer.predictor import FramePrediction
+from tracknet.infer.tracker import OnlineTracker, TrackBuilder, smooth_track, track_sequence
 
 
 def _parabola(n=30):
@@ -128,3 +131,18 @@ def test_nothing_is_invented_without_detections():
     assert not vis.any() and not interp.any() and np.isnan(out).all()
     vis, out, interp = smooth_track(np.zeros(0, dtype=bool), np.zeros((0, 2)))
     assert vis.shape == (0,) and out.shape == (0, 2)
+
+
+def test_track_memory_per_frame_is_small():
+    """The per-frame state kept for a video is a few hundred bytes (no frames, no heatmaps)."""
+    builder = TrackBuilder(PredictConfig())
+    for i in range(5000):
+        builder.add(
+            FramePrediction(
+                i, True, True, float(i), 5.0, 0.9, np.full((5, 2), i, float), np.ones(5)
+            )
+        )
+    track = builder.finish()
+    assert len(track) == 5000 and track.visible.all()
+    per_frame = sum(a.nbytes for a in builder._cols.data.values()) / 5000
+    assert per_frame < 400

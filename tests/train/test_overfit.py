@@ -78,8 +78,8 @@ def test_run_folder_loads_in_a_fresh_process_with_the_same_logits(overfit_run, t
         expected = model(x)
     code = (
         "import sys, torch\n"
-        "from tracknet.models import TrackNet\n"
-        "m = TrackNet.from_pretrained(sys.argv[1]).eval()\n"
+        "from tracknet.models.serialization import load_model\n"
+        "m = load_model(sys.argv[1]).eval()\n"
         "x = torch.load(sys.argv[2])\n"
         "with torch.no_grad():\n"
         "    torch.save(m(x), sys.argv[3])\n"

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("tracknet.cli.predict", "track the ball in videos: CSV and overlay video"),
     "bench": ("tracknet.cli.bench", "measure data loading, model and predict throughput"),
     "export": ("tracknet.cli.export", "export a trained model to ONNX"),
+    "label": ("tracknet.cli.label", "label the ball in your own footage in the browser"),
 }
 
 
@@ -45,6 +46,7 @@ def build_parser(chosen: str | None) -> argparse.ArgumentParser:
             "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
         )
         if name == chosen:
+            # start-up time: only the chosen subcommand's module (and torch behind it) is loaded
             importlib.import_module(module).configure(p)
     return parser
 

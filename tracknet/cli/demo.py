@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracknet.demo import format_summary, run_demo
+    from tracknet.demo import format_summary, run_demo  # start-up time: torch is heavy for --help
 
     summary = run_demo(args.out, quick=args.quick, seed=args.seed, overrides=args.overrides)
     print(format_summary(summary))

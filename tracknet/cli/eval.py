@@ -15,7 +15,6 @@ of the whole set (``tp, tn, fp1, fp2, fn, frames, accuracy, precision, recall, f
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -58,64 +57,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracknet.errors import UserError
-    from tracknet.eval.metrics import format_table
-    from tracknet.utils import atomic_write_text
+    from tracknet.evaluate import run_eval  # start-up time: torch is heavy for --help
 
-    if bool(args.pred) != bool(args.gt):
-        raise UserError("--pred and --gt go together")
-    if not args.checkpoint and not args.pred:
-        raise UserError("give --checkpoint RUN_DIR, or --pred FILE --gt FILE")
-    if args.pred:
-        result = _eval_csv(args)
-    else:
-        from tracknet.eval.runner import evaluate_checkpoint
-        from tracknet.infer.loading import load_run
-
-        overrides = list(args.overrides)
-        if args.tolerance_px is not None:
-            overrides.append(f"eval.tolerance_px={args.tolerance_px}")
-        if args.tolerance_space:
-            overrides.append(f"eval.tolerance_space={args.tolerance_space}")
-        model, cfg = load_run(args.checkpoint, overrides)
-        result = evaluate_checkpoint(model, cfg, args.split or cfg.eval.split, args.out)
-    if args.json:
-        atomic_write_text(args.json, json.dumps(result, indent=2) + "\n")
-    print(format_table(result))
-    return 0
-
-
-def _eval_csv(args: argparse.Namespace) -> dict:
-    """``--pred/--gt``: settings from the flags, else from ``--checkpoint``'s config, else defaults."""
-    from tracknet.errors import UserError
-    from tracknet.eval.runner import evaluate_csv
-
-    tolerance_px, space, input_size, to_input = args.tolerance_px, args.tolerance_space, None, None
-    visible_codes = (1, 2)
-    if args.checkpoint:
-        from tracknet.config import load_config
-        from tracknet.data.codec import HeatmapCodec
-        from tracknet.infer.loading import resolve_checkpoint
-
-        _, config = resolve_checkpoint(args.checkpoint)
-        cfg = load_config(config, args.overrides)
-        codec = HeatmapCodec.from_config(cfg)
-        tolerance_px = tolerance_px if tolerance_px is not None else cfg.eval.tolerance_px
-        space = space or cfg.eval.tolerance_space
-        input_size, to_input = tuple(cfg.model.input_size), codec.frame_to_input
-        visible_codes = tuple(cfg.data.visible_codes)
-    elif args.overrides:
-        raise UserError(f"key=value overrides {args.overrides} need --checkpoint")
-    if args.input_size:  # an explicit grid wins over the checkpoint's (stretch map)
-        input_size, to_input = args.input_size, None
-    return evaluate_csv(
-        args.pred,
-        args.gt,
-        tolerance_px=tolerance_px if tolerance_px is not None else 4.0,
-        tolerance_space=space or "original",
-        frame_size=args.frame_size,
-        input_size=input_size,
-        visible_codes=visible_codes,
-        to_input=to_input,
+    run_eval(
+        checkpoint=args.checkpoint,
+        split=args.split,
         out_dir=args.out,
+        pred=args.pred,
+        gt=args.gt,
+        tolerance_px=args.tolerance_px,
+        tolerance_space=args.tolerance_space,
+        input_size=args.input_size,
+        frame_size=args.frame_size,
+        json_path=args.json,
+        overrides=args.overrides,
     )
+    return 0

@@ -14,17 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
+    # start-up time: the exporter loads torch, too heavy for `tracknet --help`
+    from tracknet.export import run_export
 
-    from tracknet.config import wh_to_hw
-    from tracknet.export import export_onnx, max_abs_difference
-    from tracknet.infer.loading import load_run
-
-    model, cfg = load_run(args.checkpoint)
-    path = export_onnx(model, args.out)
-    print(f"wrote {path} (frames [B, {cfg.model.frames}, 3, H, W] -> logits; B, H, W dynamic)")
-    if args.check:
-        h, w = wh_to_hw(cfg.model.input_size)
-        diff = max_abs_difference(model, path, torch.rand(2, cfg.model.frames, 3, h, w))
-        print(f"max |onnxruntime - pytorch| on random frames: {diff:.2e}")
-    return 0
+    return run_export(args.checkpoint, args.out, check=args.check)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from tracknet.errors import UserError
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="a YAML config, or a run folder's config.yaml")
@@ -17,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracknet.errors import UserError
+    # start-up time: the trainer loads torch and accelerate, too heavy for `tracknet --help`
     from tracknet.train.trainer import train
 
     if args.config and args.resume:

@@ -17,6 +17,10 @@ Conventions of an item (the default collate stacks them into a batch):
 
 A window only spans labelled frames: frames whose label row was missing or skipped as bad are
 never inside one.
+
+:func:`load_split` is THE way to get the clips of one split of a configuration (read, split);
+the training, validation and checkpoint evaluation all go through it, and take the geometry from
+one :class:`~tracknet.data.codec.HeatmapCodec` built per run and handed down.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_in
 
 from tracknet.data.codec import HeatmapCodec
 from tracknet.data.formats import Clip, is_visible, load_clips
-from tracknet.data.splits import split_clips
-from tracknet.errors import DataError
+from tracknet.data.splits import SPLITS, split_clips
+from tracknet.errors import DataError, UserError
+from tracknet.io import video  # the module: tests count the calls of video.open_image
 from tracknet.utils import log
 
 if TYPE_CHECKING:
@@ -43,6 +48,34 @@ if TYPE_CHECKING:
 
 _FROM_CONFIG: Any = object()  # default of from_config(stride=...): take data.stride
 _MAX_FALLBACKS = 8  # windows tried after one that cannot be decoded (non-strict)
+
+
+def load_split(cfg: Config, split: str) -> list[Clip]:
+    """The clips of one split of ``cfg.data``: read from ``data.root``, cut by ``data.split``.
+
+    Args:
+        cfg: the configuration (``data.root``, ``data.format``, ``data.strict``,
+            ``data.visible_codes``, ``data.split``).
+        split: ``train``, ``val`` or ``test``.
+
+    Returns:
+        The clips of that split (possibly none).
+
+    Raises:
+        UserError: an unknown split name.
+        DataError: ``data.root`` is not set, or the dataset or its split cannot be read.
+    """
+    if split not in SPLITS:
+        raise UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    if not cfg.data.root:
+        raise DataError("data.root is not set: point it at a dataset folder")
+    clips = load_clips(
+        cfg.data.root,
+        cfg.data.format,
+        strict=cfg.data.strict,
+        visible_codes=tuple(cfg.data.visible_codes),
+    )
+    return split_clips(clips, cfg.data.split)[split]
 
 
 def window_starts(labelled: np.ndarray, length: int, stride: int) -> np.ndarray:
@@ -121,30 +154,25 @@ class ClipWindowDataset(Dataset):
         split: str = "train",
         augment: WindowAugment | None = None,
         stride: int | None = _FROM_CONFIG,
+        codec: HeatmapCodec | None = None,
     ) -> ClipWindowDataset:
-        """The windows of one split of ``cfg.data`` (clips read, split, codec built).
+        """The windows of one split of ``cfg.data`` (clips from :func:`load_split`).
 
         Args:
-            cfg: the configuration (``data.*``, the model sizes for the codec, ``train.seed``).
+            cfg: the configuration (``data.*``, ``model.frames``, ``train.seed``).
             split: ``train``, ``val`` or ``test``.
             augment: the augmentation, or None.
             stride: window stride; default ``data.stride``; None: back to back (validation).
+            codec: the run's codec; None: ``HeatmapCodec.from_config(cfg)``.
         """
-        if not cfg.data.root:
-            raise DataError("data.root is not set: point it at a dataset folder")
-        codes = tuple(cfg.data.visible_codes)
-        clips = load_clips(
-            cfg.data.root, cfg.data.format, strict=cfg.data.strict, visible_codes=codes
-        )
-        chosen = split_clips(clips, cfg.data.split)[split]
         return cls(
-            chosen,
-            HeatmapCodec.from_config(cfg),
+            load_split(cfg, split),
+            HeatmapCodec.from_config(cfg) if codec is None else codec,
             frames_per_clip=cfg.data.frames_per_clip or cfg.model.frames,
             stride=cfg.data.stride if stride is _FROM_CONFIG else stride,
             augment=augment,
             seed=cfg.train.seed,
-            visible_codes=codes,
+            visible_codes=tuple(cfg.data.visible_codes),
             strict=cfg.data.strict,
         )
 
@@ -182,13 +210,11 @@ class ClipWindowDataset(Dataset):
     # ------------------------------------------------------------------ loading
     def _decode(self, clip: Clip, frames: np.ndarray) -> np.ndarray:
         """``uint8 [T, H, W, 3]``: the frames as decoded (JPEGs possibly at reduced scale)."""
-        from tracknet.io.video import open_image, read_frames
-
         if clip.is_video:
-            return read_frames(clip.source, frames.tolist())
+            return video.read_frames(clip.source, frames.tolist())
         # Draft mode decodes a JPEG at 1/2, 1/4 or 1/8 scale, never below the target size.
         target, _ = self.codec.scaled_size(clip.frame_size)
-        return np.stack([open_image(clip.source[f], target_size=target) for f in frames])
+        return np.stack([video.open_image(clip.source[f], target_size=target) for f in frames])
 
     def _load(self, index: int, rng: np.random.Generator | None) -> dict[str, Any]:
         clip_index, start = (int(v) for v in self.windows[index])

@@ -18,9 +18,12 @@ Two tolerance conventions coexist and their numbers are not comparable:
 
 - ``tolerance_space="original"`` (WASB): distance in original-frame pixels, TP iff ``d < tol``.
 - ``tolerance_space="input"`` (TrackNetV2/V3/V4): both points are first mapped to the model-input
-  grid, TP iff ``d <= tol``. The default map is a plain per-axis scale (a stretch resize),
-  ``x * W_in / W_frame`` and ``y * H_in / H_frame``; pass ``to_input(xy, frame_size)`` to use
-  another one (e.g. the codec's letterbox map).
+  grid, TP iff ``d <= tol``. The map is the caller's ``to_input(xy, frame_size)``: whoever knows
+  the geometry passes the codec's map, ``HeatmapCodec.frame_to_input`` (stretch or letterbox),
+  as training validation and checkpoint evaluation do, so both measure the same distances.
+  Without it, ``input_size`` gives a plain per-axis scale (a stretch resize),
+  ``x * W_in / W_frame`` and ``y * H_in / H_frame``: for scoring another tool's CSV, where no
+  codec is known (``tracknet eval --pred ... --input-size WxH``).
 
 Coordinates are pixels of the original frame; sizes are ``(W, H)``. Coordinates of frames that are
 not visible are ignored (they may be 0 or NaN). Counts are python ints and scores python floats,
@@ -148,6 +151,7 @@ def _per_frame_sizes(frame_size, n: int) -> np.ndarray:
 def _map_to_input(
     xy: np.ndarray, sizes: np.ndarray, input_size, to_input: ToInput | None
 ) -> np.ndarray:
+    """Frame -> input pixels by ``to_input``, else by the plain stretch to ``input_size``."""
     if to_input is not None:
         return np.asarray(to_input(xy, sizes), dtype=np.float64).reshape(-1, 2)
     if input_size is None:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from tracknet.eval.metrics import Outcome
 from tracknet.utils import atomic_path
 
 _DPI = 100
@@ -166,8 +167,6 @@ def plot_trajectory(
     missed, false_alarm = gv & ~pv, pv & ~gv
     far = np.zeros_like(pv)
     if outcomes is not None:
-        from tracknet.eval.metrics import Outcome
-
         far = np.asarray(outcomes).reshape(-1) == Outcome.FP1
 
     # (frames to mark, positions to mark them at, matplotlib style, legend label)

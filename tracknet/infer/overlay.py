@@ -9,6 +9,10 @@ The ring is red on a detected ball and cyan on an interpolated one. The trail is
 segment joins two consecutive positions, older segments thinner and more transparent (the joints
 show as slightly brighter beads, one per frame); a NaN position breaks the trail, and the trail
 stops at the ring so the ball itself stays visible. The input frame is never modified.
+
+:func:`write_overlay` is the overlay video of ``tracknet predict --overlay``: a second pass over
+the source, each frame drawn with its track position and written to an H.264 MP4 of the same
+size and frame rate (an undecodable frame repeats the last picture, so the timeline is kept).
 """
 
 from __future__ import annotations
@@ -16,8 +20,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+
+from tracknet.infer.tracker import Track
+from tracknet.io.frames import FrameSource
+from tracknet.io.video import VideoWriter
 
 DETECTED_RGB = (255, 40, 40)
 INTERPOLATED_RGB = (0, 210, 255)
@@ -175,3 +184,33 @@ class TrailOverlay:
         self._positions.append((float(x), float(y)) if seen else (math.nan, math.nan))
         trail = list(self._positions) if self.trail else []
         return draw_overlay(frame, trail, (seen, x, y), interpolated)
+
+
+def write_overlay(source: FrameSource, track: Track, path: str | Path, trail: int) -> None:
+    """Write ``source`` with ``track`` drawn on it (``trail`` positions) as a video at ``path``.
+
+    The video is written to a temporary name and renamed when complete.
+    """
+    draw = TrailOverlay(trail=trail)
+    order = np.argsort(track.frame, kind="stable")  # rows by frame number (already sorted)
+    frames = track.frame[order]
+    with VideoWriter(path, fps=source.fps, size=source.size) as writer:
+        last = None
+        for index, frame in source:
+            if frame is None:  # keep the timeline: repeat the last picture
+                frame = last if last is not None else np.zeros((*source.size[::-1], 3), np.uint8)
+            last = frame
+            at = int(np.searchsorted(frames, index))
+            if at >= len(frames) or frames[at] != index:
+                writer.write(frame)
+                continue
+            i = int(order[at])
+            writer.write(
+                draw(
+                    frame,
+                    bool(track.visible[i]),
+                    float(track.xy[i, 0]),
+                    float(track.xy[i, 1]),
+                    bool(track.interpolated[i]),
+                )
+            )

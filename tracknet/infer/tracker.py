@@ -24,14 +24,22 @@ CSV writes 0).
 :func:`smooth_track` (offline, on a whole track): removes isolated outliers, then fills short gaps
 by linear interpolation between two real detections. It never extrapolates and never fills a gap
 that is not bounded by detections on both sides, so a window without detections stays empty.
+
+:class:`TrackBuilder` drives them over a video's predictions: each frame is tracked online as it
+arrives and kept as a few numbers, and :meth:`TrackBuilder.finish` smooths (``predict.smooth``)
+and returns the video's :class:`Track`.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
+
+from tracknet.config import PredictConfig
+from tracknet.infer.predictor import FramePrediction
 
 _NAN_XY = (math.nan, math.nan)
 
@@ -230,3 +238,125 @@ def _isolated_outliers(vis: np.ndarray, pts: np.ndarray, outlier_px: float, wind
     )
     outliers[here[is_outlier]] = True
     return outliers
+
+
+# --------------------------------------------------------------------------- a video's track
+@dataclass
+class Track:
+    """Per-frame results of one video, original-frame pixels."""
+
+    frame: np.ndarray  # [N] int
+    ok: np.ndarray  # [N] bool, frame decoded
+    raw_visible: np.ndarray  # [N] bool, codec's best blob
+    raw_xy: np.ndarray  # [N, 2]
+    score: np.ndarray  # [N]
+    visible: np.ndarray  # [N] bool, after tracking (and smoothing)
+    xy: np.ndarray  # [N, 2]
+    interpolated: np.ndarray  # [N] bool
+    candidates: np.ndarray  # [N, K, 3] float32 (x, y, score) of the codec's blobs, score 0 = none
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+class _Columns:
+    """Growable numpy columns: a few bytes per frame, so memory stays flat for any video."""
+
+    def __init__(self, specs: dict[str, tuple[tuple[int, ...], type]], capacity: int = 1024):
+        self.n = 0
+        self.data = {k: np.zeros((capacity, *shape), dtype) for k, (shape, dtype) in specs.items()}
+
+    def append(self, **values) -> None:
+        capacity = len(next(iter(self.data.values())))
+        if self.n == capacity:
+            for key, arr in self.data.items():
+                grown = np.zeros((2 * capacity, *arr.shape[1:]), arr.dtype)
+                grown[:capacity] = arr
+                self.data[key] = grown
+        for key, value in values.items():
+            self.data[key][self.n] = value
+        self.n += 1
+
+    def view(self, key: str) -> np.ndarray:
+        return self.data[key][: self.n]
+
+
+class TrackBuilder:
+    """Collects the predictions of one video and tracks them online, frame by frame.
+
+    Each frame is reduced at once to a few numbers (its raw detection, its top-k candidates and
+    the tracker's choice), so the memory held grows by about a hundred bytes per frame, never by
+    frames or heatmaps. :meth:`finish` applies the optional offline smoothing.
+
+    Args:
+        cfg: ``track`` and ``gate_px`` (the online gate), ``top_k`` (candidates kept),
+            ``smooth`` and ``max_gap`` (:func:`smooth_track`).
+    """
+
+    def __init__(self, cfg: PredictConfig):
+        self.cfg = cfg
+        self.tracker = OnlineTracker(gate_px=cfg.gate_px) if cfg.track else None
+        k = max(1, int(cfg.top_k))
+        self._cols = _Columns(
+            {
+                "frame": ((), np.int64),
+                "ok": ((), np.bool_),
+                "raw_visible": ((), np.bool_),
+                "raw_xy": ((2,), np.float64),
+                "score": ((), np.float64),
+                "visible": ((), np.bool_),
+                "xy": ((2,), np.float64),
+                "candidates": ((k, 3), np.float32),
+            }
+        )
+        self._k = k
+
+    def __len__(self) -> int:
+        return self._cols.n
+
+    def add(self, p: FramePrediction) -> None:
+        """Track the next frame's prediction and keep the result."""
+        cand_xy = np.asarray(p.candidates_xy, dtype=np.float64).reshape(-1, 2)
+        cand_score = np.asarray(p.candidates_score, dtype=np.float64).reshape(-1)
+        if not p.ok:
+            cand_score = np.zeros_like(cand_score)
+        if self.tracker is not None:
+            v, pos, s = self.tracker.update(cand_xy, cand_score)
+            visible, xy = bool(v) and p.ok, pos
+            score = s if visible else p.score
+        else:
+            visible, xy, score = bool(p.visible) and p.ok, (p.x, p.y), p.score
+        cands = np.zeros((self._k, 3), np.float32)
+        m = min(self._k, len(cand_score))
+        cands[:m, :2], cands[:m, 2] = cand_xy[:m], cand_score[:m]
+        self._cols.append(
+            frame=p.index,
+            ok=p.ok,
+            raw_visible=bool(p.visible) and p.ok,
+            raw_xy=(p.x, p.y),
+            score=score,
+            visible=visible,
+            xy=np.nan_to_num(np.asarray(xy, dtype=np.float64)),
+            candidates=cands,
+        )
+
+    def finish(self) -> Track:
+        """The video's track (smoothed with ``cfg.smooth``); positions 0 where not visible."""
+        col = self._cols.view
+        visible, xy = col("visible").copy(), col("xy").copy()
+        interpolated = np.zeros(len(visible), dtype=bool)
+        if self.cfg.smooth:
+            visible, xy, interpolated = smooth_track(visible, xy, max_gap=self.cfg.max_gap)
+        xy = np.where(visible[:, None], np.nan_to_num(xy), 0.0)
+        raw_visible = col("raw_visible").copy()
+        return Track(
+            frame=col("frame").copy(),
+            ok=col("ok").copy(),
+            raw_visible=raw_visible,
+            raw_xy=np.where(raw_visible[:, None], col("raw_xy"), 0.0),
+            score=col("score").copy(),
+            visible=np.asarray(visible, dtype=bool),
+            xy=xy,
+            interpolated=np.asarray(interpolated, dtype=bool),
+            candidates=col("candidates").copy(),
+        )

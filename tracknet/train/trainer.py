@@ -3,26 +3,39 @@
 Launch it as ``tracknet train ...`` on one device, or under ``accelerate launch`` / ``torchrun``
 for several. Only the main process writes files and logs; validation metrics are gathered over all
 ranks. In distributed runs the backbone is loaded without ``device_map`` (Accelerate places it).
+
+:class:`Trainer` builds a run from a configuration (one codec, the windows, the model, the
+optimizer, the keyed loader) and runs the loop: steps, logging, validation, checkpoints. The pieces
+live beside it: the batch order in :mod:`~tracknet.train.sampler`, the samples and crops in
+:mod:`~tracknet.train.samples`, the schedule in :mod:`~tracknet.train.optim`, validation in
+:mod:`~tracknet.train.validate`, the log in :mod:`~tracknet.train.run_log`, the checkpoints in
+:mod:`~tracknet.train.checkpoint`.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import logging
-import math
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from tracknet.config import Config, load_config, save_config
+from tracknet.data.codec import HeatmapCodec
+from tracknet.data.dataset import ClipWindowDataset
+from tracknet.data.transforms import WindowAugment
 from tracknet.errors import UserError
-from tracknet.models.serialization import META, WEIGHTS
+from tracknet.eval.plots import plot_training_curves
+from tracknet.models import build_model
+from tracknet.models.serialization import META, WEIGHTS, save_model
+from tracknet.train import losses  # the module: tests replace losses.heatmap_loss
 from tracknet.train.checkpoint import (
     find_resumable,
     load_training_state,
@@ -30,84 +43,13 @@ from tracknet.train.checkpoint import (
     save_training_state,
 )
 from tracknet.train.optim import apply_lr, build_optimizer
-from tracknet.train.sampler import ResumableBatchSampler, split_key
+from tracknet.train.run_log import RunLog
+from tracknet.train.sampler import ResumableBatchSampler
+from tracknet.train.samples import KeyedWindows
+from tracknet.train.validate import validate_windows
 from tracknet.utils import remove_stale_temporaries
 
 log = logging.getLogger("tracknet.train")
-
-METRIC_FIELDS = [
-    "step",
-    "split",
-    "loss",
-    "lr",
-    "samples_per_s",
-    "precision",
-    "recall",
-    "f1",
-    "accuracy",
-    "tp",
-    "fp1",
-    "fp2",
-    "fn",
-    "tn",
-    "time_s",
-]
-
-
-class KeyedWindows(Dataset):
-    """Maps sampler keys ``epoch * N + i`` to window ``i`` with a random draw seeded by
-    ``(seed, epoch, i)``: reproducible across worker counts, ranks and resumes.
-
-    With ``crop=(W, H)`` each window is cut to a random crop of that size (the same for all its
-    frames), placed over the ball with probability ``ball_prob``: training on crops is several
-    times cheaper, and the fully convolutional decoder and the ViT run on whole frames later.
-    """
-
-    def __init__(self, windows, seed: int, crop=None, ball_prob: float = 0.8, stride: int = 1):
-        self.windows, self.seed = windows, seed
-        self.crop, self.ball_prob, self.stride = crop, ball_prob, stride
-
-    def __len__(self) -> int:
-        return len(self.windows)
-
-    def __getitem__(self, key: int) -> dict[str, Any]:
-        epoch, index = split_key(key, len(self.windows))
-        rng = np.random.default_rng([self.seed, epoch, index])
-        item = self.windows.get(index, rng)
-        return crop_window(item, self.crop, rng, self.ball_prob, self.stride) if self.crop else item
-
-
-def crop_window(
-    item: dict[str, Any], crop, rng: np.random.Generator, ball_prob: float, stride: int
-) -> dict[str, Any]:
-    """Cut frames ``[T, 3, H, W]`` and heatmaps ``[T, Hh, Wh]`` to the same random crop.
-
-    ``stride`` is the input/heatmap ratio: crop offsets are multiples of it so the heatmap crop
-    is exact. Balls outside the crop become not visible for this sample.
-    """
-    cw, ch = crop
-    _, _, h, w = item["frames"].shape
-    if cw > w or ch > h:
-        return item
-    visible = item["visible"].numpy()
-    if visible.any() and rng.random() < ball_prob:
-        t = rng.choice(np.flatnonzero(visible))
-        bx, by = item["xy_input"][t].tolist()
-        x0 = int(np.clip(bx - rng.uniform(0.15, 0.85) * cw, 0, w - cw))
-        y0 = int(np.clip(by - rng.uniform(0.15, 0.85) * ch, 0, h - ch))
-    else:
-        x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-    x0, y0 = x0 // stride * stride, y0 // stride * stride
-    out = dict(item)
-    out["frames"] = item["frames"][:, :, y0 : y0 + ch, x0 : x0 + cw]
-    hx, hy = x0 // stride, y0 // stride
-    out["heatmaps"] = item["heatmaps"][:, hy : hy + ch // stride, hx : hx + cw // stride]
-    xy = item["xy_input"]
-    inside = (
-        (xy[:, 0] >= x0) & (xy[:, 0] <= x0 + cw - 1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y0 + ch - 1)
-    )
-    out["visible"] = item["visible"] & inside
-    return out
 
 
 def _precision(cfg: Config, accelerator_device: str) -> str:
@@ -120,9 +62,6 @@ class Trainer:
     """Builds everything from a :class:`Config` and runs :meth:`fit`."""
 
     def __init__(self, cfg: Config, resume: str | Path | None = None):
-        from accelerate import Accelerator
-        from accelerate.utils import set_seed
-
         self.cfg = cfg
         self.run_dir = Path(resume) if resume else Path(cfg.run.dir)
         device_type = "cuda" if torch.cuda.is_available() else "cpu"
@@ -140,16 +79,17 @@ class Trainer:
 
     # ------------------------------------------------------------------ setup
     def _build(self, resume) -> None:
-        from tracknet.data.codec import HeatmapCodec
-        from tracknet.data.dataset import ClipWindowDataset
-        from tracknet.data.transforms import WindowAugment
-        from tracknet.models import build_model
-
         cfg = self.cfg
+        # The run's one codec: the geometry of the training and validation windows, the crops'
+        # stride and the decoding of validation.
         self.codec = HeatmapCodec.from_config(cfg)
         augment = WindowAugment(cfg.data.augment) if cfg.data.augment.enabled else None
-        self.train_windows = ClipWindowDataset.from_config(cfg, "train", augment=augment)
-        self.val_windows = ClipWindowDataset.from_config(cfg, "val", augment=None, stride=None)
+        self.train_windows = ClipWindowDataset.from_config(
+            cfg, "train", augment=augment, codec=self.codec
+        )
+        self.val_windows = ClipWindowDataset.from_config(
+            cfg, "val", augment=None, stride=None, codec=self.codec
+        )
         if len(self.train_windows) == 0:
             raise UserError(f"the training split of {cfg.data.root!r} has no labelled windows")
         self.model = build_model(cfg)
@@ -176,7 +116,7 @@ class Trainer:
                 cfg.train.seed,
                 crop=cfg.train.crop or None,
                 ball_prob=cfg.train.crop_ball_prob,
-                stride=cfg.model.input_size[0] // cfg.model.heatmap.size[0],
+                stride=self.codec.stride,
             ),
             batch_sampler=sampler,
             num_workers=workers,
@@ -194,12 +134,8 @@ class Trainer:
     # ------------------------------------------------------------------ loop
     def fit(self) -> Path:
         """Train to ``train.max_steps``; returns the run folder."""
-        from tqdm.auto import tqdm
-
-        from tracknet.train.losses import heatmap_loss
-
         t = self.cfg.train
-        writer = self._tensorboard()
+        run_log = RunLog(self.run_dir, enabled=self.main)
         bar = tqdm(
             total=t.max_steps,
             initial=self.step,
@@ -219,7 +155,7 @@ class Trainer:
                 target = batch["heatmaps"].to(self.acc.device, non_blocking=True)
                 with self.acc.autocast():
                     logits = self.model(frames)  # [B, T, Hh, Wh]
-                loss = heatmap_loss(
+                loss = losses.heatmap_loss(
                     logits.float(),
                     target,
                     kind=t.loss,
@@ -264,15 +200,15 @@ class Trainer:
                 bar.set_postfix(
                     loss=f"{row['loss']:.4f}", lr=f"{lr:.2e}", sps=f"{row['samples_per_s']:.1f}"
                 )
-                self._log(row, writer)
+                run_log.write(row)
                 window_loss, window_samples, tick = [], 0, time.perf_counter()
             if self.step % t.eval_every == 0 or self.step == t.max_steps:
-                self._validate(writer)
+                self._validate(run_log)
                 self.model.train()
             if self.step % t.save_every == 0 or self.step == t.max_steps:
                 self._checkpoint()
         bar.close()
-        self._finish(writer)
+        self._finish(run_log)
         return self.run_dir
 
     # ------------------------------------------------------------------ pieces
@@ -283,9 +219,7 @@ class Trainer:
             flag = self.acc.reduce(flag, reduction="sum") / self.acc.num_processes
         return bool(flag.item() == 1.0)
 
-    def _validate(self, writer) -> dict[str, float] | None:
-        from tracknet.train.validate import validate_windows
-
+    def _validate(self, run_log: RunLog) -> dict[str, float] | None:
         if len(self.val_windows) == 0:
             return None
         result = validate_windows(self.acc, self.model, self.val_windows, self.codec, self.cfg)
@@ -310,7 +244,7 @@ class Trainer:
                 )
             },
         }
-        self._log(row, writer)
+        run_log.write(row)
         log.info(
             "step %d  val  F1 %.4f  P %.4f  R %.4f",
             self.step,
@@ -332,7 +266,7 @@ class Trainer:
 
     def _save_model(self, directory: Path) -> None:
         model = self.acc.unwrap_model(self.model)
-        model.save_pretrained(directory, save_backbone=self._save_backbone(model))
+        save_model(model, directory, save_backbone=self._save_backbone(model))
 
     def _save_backbone(self, model) -> bool | None:
         return True if self.cfg.train.save_backbone else None
@@ -356,46 +290,15 @@ class Trainer:
                 state,
                 save_backbone=self._save_backbone(model),
             )
-            # the run folder itself loads with from_pretrained; a kill during an earlier save
+            # the run folder itself loads with load_model; a kill during an earlier save
             # may have left hidden temporaries of these files
             remove_stale_temporaries(self.run_dir, (WEIGHTS, META))
             self._save_model(self.run_dir)
         self.acc.wait_for_everyone()
 
-    def _tensorboard(self):
-        if not self.main:
-            return None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:  # tensorboard is optional at run time
-            return None
-        return SummaryWriter(str(self.run_dir / "tensorboard"))
-
-    def _log(self, row: dict[str, Any], writer) -> None:
-        if not self.main:
-            return
-        path = self.run_dir / "metrics.csv"
-        new = not path.exists()
-        with open(path, "a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=METRIC_FIELDS)
-            if new:
-                w.writeheader()
-            w.writerow({k: row.get(k, "") for k in METRIC_FIELDS})
-        if writer is not None:
-            for key, value in row.items():
-                if (
-                    key not in ("step", "split")
-                    and isinstance(value, int | float)
-                    and math.isfinite(value)
-                ):
-                    writer.add_scalar(f"{row['split']}/{key}", value, row["step"])
-
-    def _finish(self, writer) -> None:
-        if writer is not None:
-            writer.close()
+    def _finish(self, run_log: RunLog) -> None:
+        run_log.close()
         if self.main:
-            from tracknet.eval.plots import plot_training_curves
-
             plot_training_curves(self.run_dir / "metrics.csv", self.run_dir / "curves.png")
             log.info("run folder: %s (best val F1 %.4f)", self.run_dir, max(self.best_f1, 0.0))
         self.acc.wait_for_everyone()

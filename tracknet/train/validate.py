@@ -3,6 +3,10 @@
 Windows are taken back to back (stride = window length), so each labelled frame of the split is
 scored once (frames in an incomplete last window of a clip are not). The predictions are the
 codec's raw decode, without the tracker: this scores the model itself.
+
+Distances are measured as ``tracknet eval`` measures them: under ``eval.tolerance_space=input``
+both points are mapped to the model input by the run's codec (``codec.frame_to_input``, the
+letterbox map when ``data.resize=letterbox``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from tracknet.config import Config
+from tracknet.data.codec import HeatmapCodec
 from tracknet.eval.metrics import Outcome, classify_frames, scores_from_counts
 from tracknet.train.losses import heatmap_loss
 
@@ -21,8 +26,21 @@ COUNT_KEYS = ("tp", "tn", "fp1", "fp2", "fn")
 
 
 @torch.no_grad()
-def validate_windows(accelerator, model, windows, codec, cfg: Config) -> dict[str, Any]:
-    """Score ``model`` on every window of ``windows``; identical result on every rank."""
+def validate_windows(
+    accelerator, model, windows, codec: HeatmapCodec, cfg: Config
+) -> dict[str, Any]:
+    """Score ``model`` on every window of ``windows``; identical result on every rank.
+
+    Args:
+        accelerator: the run's ``accelerate.Accelerator`` (device, rank, autocast, reduce).
+        model: the model (``[B, T, 3, H, W]`` frames -> ``[B, T, H_h, W_h]`` logits).
+        windows: the validation windows (items of :class:`ClipWindowDataset`).
+        codec: the run's codec: decodes the heatmaps and maps frame to input pixels.
+        cfg: the configuration (``train`` loss settings and batch size, ``eval`` tolerance).
+
+    Returns:
+        :func:`tracknet.eval.metrics.scores_from_counts` of the pooled counts, plus ``loss``.
+    """
     rank, world = accelerator.process_index, accelerator.num_processes
     mine = Subset(windows, list(range(rank, len(windows), world)))
     loader = DataLoader(mine, batch_size=cfg.train.batch_size, num_workers=0)
@@ -56,7 +74,7 @@ def validate_windows(accelerator, model, windows, codec, cfg: Config) -> dict[st
             tolerance_px=cfg.eval.tolerance_px,
             tolerance_space=cfg.eval.tolerance_space,
             frame_size=sizes,
-            input_size=tuple(cfg.model.input_size),
+            to_input=codec.frame_to_input,
         )
         tp = outcomes == Outcome.TP
         for i, key in enumerate(COUNT_KEYS):

@@ -1,7 +1,8 @@
-"""``tracknet predict`` end to end: CSV, overlay, image folders, damaged input, memory, smoothing.
+"""``tracknet predict`` end to end: CSV, overlay, image folders, damaged input, smoothing, ranks.
 
-Most tests run the CLI in-process (``tracknet.cli.main``). Tests about tracking logic use the
-:class:`BrightSpotModel` stub (known detections); the others use a real, untrained tiny TrackNet.
+The tests run the CLI in-process (``tracknet.cli.main``). Tests about tracking logic use the
+:class:`~tests.infer.conftest.BrightSpotModel` stub (known detections); the others use a real,
+untrained tiny TrackNet.
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ import logging
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
+from PIL import Image
 
 from tests.infer.conftest import (
     FRAME_SIZE,
     damage_packet,
     line_positions,
     read_rows,
+    spot_frame,
     write_spot_images,
     write_spot_video,
 )
@@ -129,10 +130,6 @@ def test_image_folder_with_a_corrupt_jpeg(tmp_path, tiny_run, stub_model, caplog
 
 def test_image_folder_in_natural_order(tmp_path, tiny_run, stub_model):
     """``2.png`` comes before ``10.png``, as in the label readers."""
-    from PIL import Image
-
-    from tests.infer.conftest import spot_frame
-
     truth = line_positions(12, step=6.0)
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -258,216 +255,8 @@ def test_a_bad_input_does_not_stop_the_others(tmp_path, tiny_run, stub_model, ca
     assert len(read_rows(tmp_path / "out" / "good_ball.csv")[1]) == 4
 
 
-# --------------------------------------------------------------------------- memory
-_MEASURE = textwrap.dedent(
-    """
-    import os, resource, sys
-    import torch
-    torch.set_num_threads(1)  # no thread pool before the forks
-    from tests.infer.conftest import BrightSpotModel
-    from tracknet.config import load_config
-    from tracknet.data.codec import HeatmapCodec
-    from tracknet.infer.pipeline import predict_source
-    from tracknet.infer.predictor import Predictor
-
-    run, warmup, out, *videos = sys.argv[1:]
-    cfg = load_config(run + "/config.yaml", ["predict.batch_size=8"])
-    for video in videos:  # each in a fresh child: same imports, its own peak RSS
-        pid = os.fork()
-        if pid == 0:
-            model = BrightSpotModel(tuple(cfg.model.heatmap.size), cfg.model.frames)
-            predictor = Predictor(model, HeatmapCodec.from_config(cfg), cfg.predict)
-            predict_source(predictor, warmup, out, overlay=True, progress=False)
-            res = predict_source(predictor, video, out, overlay=True, details=True, progress=False)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            print(res.frames, peak, flush=True)
-            os._exit(0)
-        assert os.waitpid(pid, 0)[1] == 0
-    """
-)
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="measured in forked children")
-def test_memory_is_flat_in_video_length(tmp_path, tiny_run):
-    """Peak RSS of predicting a 4x longer video (with overlay) grows by less than 10%."""
-    size = (640, 360)  # ~0.7 MB per decoded frame: holding frames would show at once
-    n = 32
-    warmup = write_spot_video(tmp_path / "warmup.mp4", line_positions(8, size), size=size)
-    videos = [
-        write_spot_video(tmp_path / f"v{k}.mp4", line_positions(k, size), size=size)
-        for k in (n, 4 * n)
-    ]
-    proc = subprocess.run(
-        [sys.executable, "-c", _MEASURE, str(tiny_run), str(warmup), str(tmp_path)]
-        + [str(v) for v in videos],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = [list(map(int, ln.split())) for ln in proc.stdout.split("\n") if ln.strip()]
-    assert [frames for frames, _ in lines] == [n, 4 * n]
-    peaks = {frames: peak for frames, peak in lines}
-    growth = peaks[4 * n] / peaks[n] - 1.0
-    assert growth < 0.10, f"peak RSS {peaks} kB grew by {100 * growth:.1f}%"
-    held = (3 * n) * size[0] * size[1] * 3 / 1024  # kB the extra frames would take if kept
-    assert held > 0.10 * peaks[n], f"too small to see frames being kept: {peaks}"
-
-
-def test_track_memory_per_frame_is_small():
-    """The per-frame state kept for a video is a few hundred bytes (no frames, no heatmaps)."""
-    from tracknet.config import PredictConfig
-    from tracknet.infer.pipeline import TrackBuilder
-    from tracknet.infer.predictor import FramePrediction
-
-    builder = TrackBuilder(PredictConfig())
-    for i in range(5000):
-        builder.add(
-            FramePrediction(
-                i, True, True, float(i), 5.0, 0.9, np.full((5, 2), i, float), np.ones(5)
-            )
-        )
-    track = builder.finish()
-    assert len(track) == 5000 and track.visible.all()
-    per_frame = sum(a.nbytes for a in builder._cols.data.values()) / 5000
-    assert per_frame < 400
-
-
-def test_cpu_inference_uses_eager_attention_with_the_same_logits(tiny_run):
-    """``predict.attention=auto`` picks eager attention on a CPU in bf16; the function is unchanged."""
-    import torch
-
-    from tracknet.config import PredictConfig, load_config
-    from tracknet.data.codec import HeatmapCodec
-    from tracknet.infer.predictor import Predictor, use_inference_attention
-    from tracknet.models import TrackNet
-
-    model = TrackNet.from_pretrained(tiny_run).eval()
-    hf = model.backbone.model
-    frames = torch.rand(2, 3, 3, 48, 64, generator=torch.Generator().manual_seed(0))
-    with torch.inference_mode():
-        assert use_inference_attention(model, torch.device("cpu"), "sdpa") == "sdpa"
-        assert hf.config._attn_implementation == "sdpa"
-        fused = model(frames)
-        assert use_inference_attention(model, torch.device("cuda"), "auto") == "sdpa"
-        assert use_inference_attention(model, torch.device("cpu"), "auto") == "sdpa"  # fp32
-        assert model.backbone.eager_max_tokens is None
-        assert (
-            use_inference_attention(model, torch.device("cpu"), "auto", torch.bfloat16) == "eager"
-        )
-        assert hf.config._attn_implementation == "eager"
-        eager = model(frames)
-    torch.testing.assert_close(eager, fused, atol=1e-5, rtol=1e-5)
-
-    # auto on the CPU: eager up to a number of patches, SDPA above, decided at each call
-    assert model.backbone.eager_max_tokens is not None
-    model.backbone.eager_max_tokens = 4  # 48x64 is 3x4 = 12 patches of 16 px; 16x32 is 2
-    with torch.inference_mode():
-        large = model(frames)
-        assert hf.config._attn_implementation == "sdpa"
-        model(frames[..., :16, :32])
-        assert hf.config._attn_implementation == "eager"
-    torch.testing.assert_close(large, fused, atol=1e-5, rtol=1e-5)
-
-    codec = HeatmapCodec.from_config(load_config(tiny_run / "config.yaml"))
-    Predictor(model, codec, PredictConfig(device="cpu", attention="sdpa"))
-    assert model.backbone.eager_max_tokens is None  # an explicit choice holds for every size
-    assert hf.config._attn_implementation == "sdpa"
-    Predictor(model, codec, PredictConfig(device="cpu"))
-    assert hf.config._attn_implementation == "sdpa"  # fp32
-    Predictor(model, codec, PredictConfig(device="cpu", half=True))
-    assert hf.config._attn_implementation == "eager"
-
-
 def test_an_unknown_attention_kernel_is_refused(tmp_path, tiny_run, capsys):
     video = write_spot_video(tmp_path / "v.mp4", line_positions(3))
     rc = _predict(video, "predict.attention=flash", "--checkpoint", tiny_run, "--out", tmp_path)
     assert rc == 2
     assert "predict.attention" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("combine", ["centre", "weighted"])
-@pytest.mark.parametrize("count", [1, 2, 7])
-def test_overlapping_windows_give_each_frame_the_right_heatmap(tiny_run, combine, count):
-    """Streaming equals whole windows: centre frames, or each frame's windows averaged 1:2:1."""
-    import torch
-
-    from tracknet.config import load_config
-    from tracknet.data.codec import HeatmapCodec
-    from tracknet.infer.predictor import Predictor
-    from tracknet.models import TrackNet
-
-    cfg = load_config(tiny_run / "config.yaml", [f"predict.combine={combine}"])
-    cfg.predict.batch_size = 2  # several batches of reads and of windows
-    model = TrackNet.from_pretrained(tiny_run).eval()
-    codec = HeatmapCodec.from_config(cfg)
-    seen: list[torch.Tensor] = []
-    decode = codec.decode
-
-    def spy(logits, **kwargs):
-        seen.append(logits.clone())
-        return decode(logits, **kwargs)
-
-    codec.decode = spy
-    predictor = Predictor(model, codec, cfg.predict)
-    assert predictor.window_weights() == [1.0, 2.0, 1.0]
-    rng = np.random.default_rng(count)
-    images = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(count)]
-    preds = list(predictor.run(enumerate(images), (64, 48)))
-    assert [p.index for p in preds] == list(range(count))
-    got = torch.cat(seen)
-
-    x = predictor._prepare(images)  # [n, 3, H, W] model input
-    weights = predictor.window_weights()
-    total = torch.zeros(count, *got.shape[-2:])
-    norm = torch.zeros(count)
-    centres = []
-    with torch.inference_mode():
-        tokens = model.encode(x)
-        for q in range(count):
-            idx = [min(max(p, 0), count - 1) for p in range(q - 1, q + 2)]
-            logits = model.decode_window(tokens[idx][None], x[idx][None])[0]  # [3, Hh, Wh]
-            centres.append(logits[1])
-            for o in range(3):
-                if 0 <= q - 1 + o < count:
-                    total[q - 1 + o] += weights[o] * torch.sigmoid(logits[o])
-                    norm[q - 1 + o] += weights[o]
-    if combine == "centre":
-        expected = torch.stack(centres)
-    else:
-        expected = torch.logit(total / norm[:, None, None], eps=1e-6)
-    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
-
-
-def test_channels_last_weights_give_the_same_heatmaps(tiny_run):
-    """``predict.channels_last`` (the default) changes the memory layout only, not the output."""
-    import torch
-
-    from tracknet.config import load_config
-    from tracknet.data.codec import HeatmapCodec
-    from tracknet.infer.predictor import Predictor
-    from tracknet.models import TrackNet
-
-    rng = np.random.default_rng(3)
-    images = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(5)]
-    heatmaps = {}
-    for layout in (False, True):
-        cfg = load_config(tiny_run / "config.yaml", [f"predict.channels_last={layout}"])
-        model = TrackNet.from_pretrained(tiny_run).eval()
-        codec = HeatmapCodec.from_config(cfg)
-        seen: list[torch.Tensor] = []
-        decode = codec.decode
-
-        def spy(logits, _seen=seen, _decode=decode, **kwargs):
-            _seen.append(logits.clone())
-            return _decode(logits, **kwargs)
-
-        codec.decode = spy
-        list(Predictor(model, codec, cfg.predict).run(enumerate(images), (64, 48)))
-        head = model.head.conv.weight
-        assert head.is_contiguous(memory_format=torch.channels_last) == layout
-        heatmaps[layout] = torch.cat(seen)
-    assert heatmaps[True].shape == (5, *heatmaps[False].shape[1:])
-    torch.testing.assert_close(heatmaps[True], heatmaps[False], atol=1e-5, rtol=1e-5)

@@ -1,0 +1,131 @@
+"""Setting a model up for inference on a device: the device name, half precision, the ViT's
+attention kernel, the memory layout, and the allocator.
+
+:func:`prepare_for_inference` is what :class:`tracknet.infer.predictor.Predictor` (and the
+benchmarks, so they time what ``tracknet predict`` runs) does to a model before the first frame.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+
+import torch
+
+from tracknet.errors import UserError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (the GPU when there is one, else the CPU), ``cpu``, ``cuda``, ``cuda:1``, ``mps`` ...
+
+    Raises:
+        UserError: an unknown device name, or a device this machine does not have.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as exc:
+        raise UserError(f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)") from exc
+    if device.type == "cuda":
+        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= available:
+            raise UserError(
+                f"device {name!r} is not available: this machine has {available} CUDA GPU(s); "
+                "use --device cpu"
+            )
+    if device.type == "mps" and not (
+        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    ):
+        raise UserError(f"device {name!r} is not available on this machine; use --device cpu")
+    return device
+
+
+def autocast_dtype(device: torch.device, half: bool) -> torch.dtype | None:
+    """The autocast dtype of ``predict.half`` on ``device``: bf16 (fp16 on a GPU without bf16),
+    or None for full precision."""
+    if not half:
+        return None
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16
+
+
+def keep_freed_memory() -> bool:
+    """Have glibc's malloc serve tensors up to 32 MiB from the heap and keep freed memory.
+
+    By default large blocks are ``mmap``-ed and unmapped when freed, and the heap is trimmed, so
+    every tensor of every layer lands on fresh pages: the page faults (expensive in a VM) cost
+    more than the arithmetic of the ViT's many element-wise operations. Process-wide; a no-op
+    (``False``) where the C library is not glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        ok = libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 1 << 30)
+    except (OSError, AttributeError):
+        return False
+    return bool(ok)
+
+
+def cast_backbone_weights(model, dtype: torch.dtype | None) -> None:
+    """Hold the ViT's weights in ``dtype`` (half-precision inference).
+
+    Under autocast alone every linear layer re-casts its fp32 weights on every call, which costs
+    more than the bf16 matmul saves on a CPU; the backbone casts its input to its weights' dtype.
+    """
+    hf = getattr(getattr(model, "backbone", None), "model", None)
+    if dtype is not None and isinstance(hf, torch.nn.Module):
+        hf.to(dtype)
+
+
+# Above this many patches ``predict.attention=auto`` leaves eager attention for SDPA on a CPU in
+# bf16: between the 576 patches where eager won and the 3600 where SDPA did (crossover not
+# measured).
+CPU_EAGER_MAX_TOKENS = 1024
+
+
+def use_inference_attention(
+    model, device: torch.device, choice: str = "auto", dtype: torch.dtype | None = None
+) -> str | None:
+    """Pick the ViT backbone's attention kernel for inference on ``device``; returns the choice.
+
+    ``auto``: on the CPU in bf16 (``dtype``), ``eager`` (matmul + softmax) for inputs of at most
+    :data:`CPU_EAGER_MAX_TOKENS` patches and PyTorch's fused kernel (``sdpa``) above, decided at
+    each call; ``sdpa`` everywhere else. Measured on ViT-S/16 at batch 8 (docs/benchmarks.md):
+    in bf16 eager is 1.1x faster at 576 patches (288x512) and SDPA 1.5x faster at 3600
+    (720x1280); in fp32 SDPA is 1.5x faster at 576. ``None`` when the model has no ViT backbone.
+    """
+    backbone = getattr(model, "backbone", None)
+    if not hasattr(backbone, "set_attention"):
+        return None
+    if choice == "auto" and device.type == "cpu" and dtype == torch.bfloat16:
+        backbone.set_attention("eager", eager_max_tokens=CPU_EAGER_MAX_TOKENS)
+        return "eager"
+    impl = choice if choice != "auto" else "sdpa"
+    backbone.set_attention(impl)
+    return impl
+
+
+def prepare_for_inference(
+    model,
+    device: torch.device,
+    dtype: torch.dtype | None = None,
+    channels_last: bool = True,
+    attention: str = "auto",
+):
+    """Set ``model`` up for inference on ``device`` the way ``tracknet predict`` runs it.
+
+    Evaluation mode on ``device``; the ViT's weights held in ``dtype`` (``None`` or fp32: as
+    they are; the rest then runs under autocast); the attention kernel for the device
+    (:func:`use_inference_attention`); 4-D (convolution) weights in channels-last memory.
+    Returns the model (changed in place).
+    """
+    model = model.to(device).eval()
+    cast_backbone_weights(model, dtype if dtype != torch.float32 else None)
+    use_inference_attention(model, device, attention, dtype)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model

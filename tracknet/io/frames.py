@@ -1,0 +1,175 @@
+"""Frames in: a video file or an image folder as one stream of ``(index, RGB frame or None)``.
+
+:class:`FrameSource` reads the frames of a video, an image folder (natural order: ``2.jpg``
+before ``10.jpg``, as the label readers number them) or a list of image files, in order. A frame
+that cannot be decoded (a damaged packet, a corrupt or odd-sized image, frames the container
+announced but never delivered) comes out as ``None`` in its place, so the timeline is kept and
+the caller decides what a missing frame means; :attr:`FrameSource.undecodable` counts them.
+
+:func:`read_ahead` iterates any such stream in a background thread through a bounded queue, so
+decoding overlaps whatever consumes the frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tracknet.constants import IMAGE_FOLDER_FPS, IMAGE_SUFFIXES
+from tracknet.errors import DataError
+from tracknet.io.labels import natural_key
+from tracknet.io.video import VideoReader, open_image, probe_video
+
+log = logging.getLogger("tracknet.io")
+
+
+def _first_image_size(folder: Path, images: list[Path]) -> tuple[int, int]:
+    """``(W, H)`` of the first image that opens (a corrupt first frame is only a bad frame)."""
+    for p in images:
+        try:
+            with Image.open(p) as im:
+                return im.size
+        except (OSError, SyntaxError, ValueError):
+            continue
+    raise DataError(f"{folder}: none of its {len(images)} images can be read")
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    """The images of ``folder`` in natural order (``2.jpg`` before ``10.jpg``), hidden ones not."""
+    return sorted(
+        (
+            p
+            for p in folder.iterdir()
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+        ),
+        key=lambda p: natural_key(p.name),  # 2.jpg before 10.jpg, as the labels
+    )
+
+
+class FrameSource:
+    """Frames of a video file or an image folder, with undecodable frames as ``None``.
+
+    Attributes:
+        path: the video, the image folder (for a list of images: the first one's folder).
+        images: the image files in frame order; None for a video.
+        size: ``(W, H)`` of the frames (of the first image that opens, for images).
+        fps: the video's frame rate; :data:`~tracknet.constants.IMAGE_FOLDER_FPS` for images.
+        count: the number of frames the video announces, or of images.
+        undecodable: frames of the last iteration that came out as ``None``.
+    """
+
+    def __init__(self, path: str | Path | list[Path]):
+        """Args: path: a video file, an image folder, or a list of image files in order.
+
+        Raises:
+            DataError: no such file or folder, a folder without images, none of its images
+                readable, or a video that cannot be opened.
+        """
+        if isinstance(path, list | tuple):
+            self.path = Path(path[0]).parent if path else Path(".")
+            listed: list[Path] | None = [Path(p) for p in path]
+        else:
+            self.path, listed = Path(path), None
+        if listed is None and not self.path.exists():
+            raise DataError(f"{self.path}: no such video or image folder")
+        if listed is not None or self.path.is_dir():
+            self.images = listed if listed is not None else _folder_images(self.path)
+            if not self.images:
+                raise DataError(
+                    f"{self.path}: the folder holds no images ({sorted(IMAGE_SUFFIXES)})"
+                )
+            self.size = _first_image_size(self.path, self.images)
+            self.fps, self.count = IMAGE_FOLDER_FPS, len(self.images)
+        else:
+            info = probe_video(self.path)
+            self.images = None
+            self.size, self.fps, self.count = (info.width, info.height), info.fps, info.frame_count
+        self.undecodable = 0
+
+    @property
+    def stem(self) -> str:
+        """The name of the outputs: the video's stem, or the image folder's name."""
+        return self.path.stem if self.path.is_file() else self.path.name
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        self.undecodable = 0
+        if self.images is not None:
+            yield from self._images()
+        else:
+            yield from self._video()
+
+    def _images(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        for i, p in enumerate(self.images):
+            try:
+                frame = open_image(p)
+                if frame.shape[:2] != (self.size[1], self.size[0]):
+                    raise DataError(f"{p}: size differs from the first image")
+            except DataError as exc:
+                log.debug("%s", exc)
+                self.undecodable += 1
+                frame = None
+            yield i, frame
+
+    def _video(self) -> Iterator[tuple[int, np.ndarray | None]]:
+        expected = 0
+        with VideoReader(self.path, warn=False) as reader:  # the caller counts the bad frames
+            for index, frame in reader:
+                while expected < index:  # frames the decoder dropped
+                    self.undecodable += 1
+                    yield expected, None
+                    expected += 1
+                yield index, frame
+                expected = index + 1
+        while expected < self.count:  # the container announced more frames than decoded
+            self.undecodable += 1
+            yield expected, None
+            expected += 1
+
+
+def read_ahead(iterable: Iterable, depth: int) -> Iterator:
+    """Iterate ``iterable`` in a background thread through a queue of ``depth`` items.
+
+    An exception of the producer is raised in the consumer (after the items before it); when
+    the consumer stops early, the producer stops at its next item.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    error: list[BaseException] = []
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer
+            error.append(exc)
+        finally:
+            with contextlib.suppress(queue.Full):
+                q.put(done, timeout=1.0)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                break
+            yield item
+        if error:
+            raise error[0]
+    finally:
+        stop.set()
