@@ -10,7 +10,9 @@ from __future__ import annotations
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 """Frames of an image folder (a clip stored as one image per frame)."""
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".ts"})
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".ts"}
+)
 """Containers read as video, by the dataset readers and by ``tracknet predict`` alike."""
 
 IMAGE_FOLDER_FPS = 30.0
