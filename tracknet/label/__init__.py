@@ -1,0 +1,8 @@
+"""``tracknet label``: a model-assisted ball labelling tool served to the browser.
+
+Modules: :mod:`~tracknet.label.source` (what SOURCE is and where its labels go),
+:mod:`~tracknet.label.store` (confirmed labels, journal, versions), :mod:`~tracknet.label.frames`
+(JPEG frames with prefetch), :mod:`~tracknet.label.suggest` (model suggestions, review queue,
+interpolation), :mod:`~tracknet.label.app` (the ASGI app), :mod:`~tracknet.label.server`
+(uvicorn), :mod:`~tracknet.label.bench` (frame latency), and ``static/`` (the page).
+"""

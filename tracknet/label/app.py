@@ -1,0 +1,446 @@
+"""The ASGI app of ``tracknet label``: the page, the frames, and a small JSON API over the store.
+
+Routes (JSON unless said otherwise; errors are ``{"error": "..."}`` with a 4xx status):
+
+* ``GET /``: the page (``static/index.html``); ``GET /static/NAME``: its scripts (``app.js``,
+  ``draw.js``, ``sync.js``) and style sheet (``style.css``); nothing else is served from disk.
+* ``GET /api/info``: source, frame count and size, layout, label file, version.
+* ``GET /api/frames/{i}.jpg``: frame ``i`` as JPEG.
+* ``GET /api/labels[?since=V]``: the confirmed labels (or the changes after version V).
+* ``POST /api/labels`` ``{"base", "edits": [{"frame", "label" or null}]}``: edits as one.
+* ``PUT /api/labels/{i}`` ``{"base", "visibility", "x", "y", "status"}``;
+  ``DELETE /api/labels/{i}?base=V``: one frame.
+* ``POST /api/accept`` ``{"base", "frames": [...]}``: confirm the model's suggestions.
+* ``POST /api/interpolate`` ``{"base", "frame"}``: fill the gap around a frame.
+* ``GET /api/suggestions?since=N``: the model's progress and the predictions after the first N.
+* ``GET /api/review``: the review queue.
+
+Writes answer ``{"version", "changes"}``: the new version and every change after ``base`` (the
+client's own and other tabs'), so the page stays in step. A write based on a version older than
+the last change of one of its frames is refused with 409 and the same changes.
+
+Safety: only SOURCE's frames (by number) and the static files listed are served; any other path
+is a 404. Write requests must be ``application/json`` (415 otherwise), at most 1 MiB (413), and,
+when the browser says where they come from (``Origin``), come from this server's own page (403).
+With a ``token``, every request must carry it (``?token=`` once, then a cookie) or gets 401;
+``allowed_hosts`` (the loopback names when bound to 127.0.0.1) refuses other ``Host`` headers,
+which stops DNS-rebinding pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tracknet.errors import DataError, StorageError
+from tracknet.label.frames import FrameServer
+from tracknet.label.source import LabelSource
+from tracknet.label.store import Label, LabelStore, StaleEditError, make_label
+from tracknet.label.suggest import Suggestions, interpolation, review_queue
+
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_FILES = {
+    "app.js": "text/javascript; charset=utf-8",
+    "draw.js": "text/javascript; charset=utf-8",
+    "sync.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+MAX_BODY = 1 << 20
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the token in the URL stays here
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; "
+        "style-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+    ),
+}
+
+
+@dataclass
+class LabelSession:
+    """Everything one ``tracknet label`` serves: the source, its store, frames and model."""
+
+    source: LabelSource
+    store: LabelStore
+    frames: FrameServer
+    suggestions: Suggestions | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        if self.suggestions is not None:
+            self.suggestions.stop()
+        self.frames.close()
+        self.store.close()
+
+
+class HTTPError(Exception):
+    """An answer with a status and a one-line message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+# --------------------------------------------------------------------------- request parsing
+async def _json_body(request: Request) -> dict:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise HTTPError(415, "send the body as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise HTTPError(413, f"request body larger than {MAX_BODY} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise HTTPError(413, f"request body larger than {MAX_BODY} bytes")
+    try:
+        data = json.loads(bytes(body))
+    except ValueError as exc:
+        raise HTTPError(400, f"the body is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise HTTPError(400, "the body must be a JSON object")
+    return data
+
+
+def _fields(data: dict, allowed: set[str], where: str = "body") -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise HTTPError(422, f"unknown field(s) {unknown} in {where}; expected {sorted(allowed)}")
+
+
+def _integer(data: dict, key: str, where: str = "body") -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise HTTPError(422, f"{where}: {key!r} must be an integer, got {value!r}")
+    return value
+
+
+def _number(data: dict, key: str, where: str) -> float:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise HTTPError(422, f"{where}: {key!r} must be a finite number, got {value!r}")
+    return float(value)
+
+
+class _Api:
+    """The endpoints, bound to one :class:`LabelSession`."""
+
+    def __init__(self, session: LabelSession) -> None:
+        self.s = session
+
+    # ------------------------------------------------------------------ helpers
+    def _frame(self, frame: int, where: str) -> int:
+        n = self.s.source.frame_count
+        if not 0 <= frame < n:
+            raise HTTPError(422, f"{where}: frame {frame} out of range (0-{n - 1})")
+        return frame
+
+    def _label(self, data: dict, where: str) -> Label:
+        kind = data.get("visibility", "visible")
+        x = _number(data, "x", where) if kind != "none" or "x" in data else 0.0
+        y = _number(data, "y", where) if kind != "none" or "y" in data else 0.0
+        status = data.get("status", 0)
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise HTTPError(422, f"{where}: 'status' must be 0, 1 or 2, got {status!r}")
+        code = data.get("code")  # given when a label is restored (undo): keep its code
+        if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+            raise HTTPError(422, f"{where}: 'code' must be a visibility code 0-3, got {code!r}")
+        try:
+            return make_label(
+                str(kind), x, y, status, self.s.store.layout, self.s.source.frame_size, code
+            )
+        except ValueError as exc:
+            raise HTTPError(422, f"{where}: {exc}") from None
+
+    def _changes(self, base: int) -> dict:
+        version, changes = self.s.store.changes_since(base)
+        return {"version": version, "changes": [_change(*change) for change in changes]}
+
+    async def _apply(self, edits: list[tuple[int, Label | None]], base: int) -> JSONResponse:
+        try:
+            await run_in_threadpool(self.s.store.apply, edits, base)
+        except StaleEditError as exc:
+            return _error(409, str(exc), frames=exc.frames, **self._changes(base))
+        except ValueError as exc:
+            return _error(422, str(exc))
+        except StorageError as exc:
+            return _error(507, f"the label file could not be written: {exc}")
+        return JSONResponse(self._changes(base))
+
+    # ------------------------------------------------------------------ read
+    async def info(self, request: Request) -> JSONResponse:
+        src, store = self.s.source, self.s.store
+        return JSONResponse(
+            {
+                "name": src.name,
+                "source": str(src.path),
+                "frames": src.frame_count,
+                "width": src.frame_size[0],
+                "height": src.frame_size[1],
+                "fps": src.fps,
+                "layout": store.layout,
+                "labels_path": str(store.path),
+                "version": store.version,
+                "replayed": store.replayed,
+                "model": self.s.suggestions is not None,
+            }
+        )
+
+    async def frame(self, request: Request) -> Response:
+        index = request.path_params["index"]
+        if not 0 <= index < self.s.source.frame_count:
+            n = self.s.source.frame_count
+            return _error(404, f"frame {index} out of range (0-{n - 1})")
+        try:
+            data = await run_in_threadpool(self.s.frames.jpeg, index)
+        except DataError as exc:
+            return _error(404, f"frame {index} cannot be read: {exc}")
+        # not cached by the browser: another SOURCE may be served on this port next time (the
+        # page keeps its own few frames, the server its cache)
+        headers = {"Cache-Control": "no-store"}
+        return Response(data, media_type="image/jpeg", headers=headers)
+
+    async def labels(self, request: Request) -> JSONResponse:
+        since = request.query_params.get("since")
+        if since is not None:
+            if not since.lstrip("-").isdigit():
+                return _error(422, f"'since' must be an integer version, got {since!r}")
+            return JSONResponse(self._changes(int(since)))
+        store = self.s.store
+        version = store.version
+        labels = [{"frame": f, **label.to_json()} for f, label in sorted(store.labels().items())]
+        return JSONResponse({"version": version, "labels": labels})
+
+    async def suggestions(self, request: Request) -> JSONResponse:
+        if self.s.suggestions is None:
+            return JSONResponse({"state": "off", "done": 0, "total": 0, "next": 0, "items": []})
+        since = request.query_params.get("since", "0")
+        if not since.isdigit():
+            return _error(422, f"'since' must be a non-negative integer, got {since!r}")
+        return JSONResponse(self.s.suggestions.since(int(since)))
+
+    async def review(self, request: Request) -> JSONResponse:
+        if self.s.suggestions is None:
+            return JSONResponse({"frames": []})
+        queue = await run_in_threadpool(review_queue, self.s.suggestions, self.s.store.labels())
+        return JSONResponse({"frames": queue})
+
+    # ------------------------------------------------------------------ write
+    async def edit_batch(self, request: Request) -> JSONResponse:
+        data = await _json_body(request)
+        _fields(data, {"base", "edits"})
+        base = _integer(data, "base")
+        raw = data.get("edits")
+        if not isinstance(raw, list) or not raw:
+            raise HTTPError(422, "'edits' must be a non-empty list of {frame, label}")
+        edits = []
+        for i, item in enumerate(raw):
+            where = f"edits[{i}]"
+            if not isinstance(item, dict):
+                raise HTTPError(422, f"{where} must be an object {{frame, label}}")
+            _fields(item, {"frame", "label"}, where)
+            frame = self._frame(_integer(item, "frame", where), where)
+            label = item.get("label")
+            if label is not None and not isinstance(label, dict):
+                raise HTTPError(422, f"{where}: 'label' must be an object or null")
+            if label is not None:
+                _fields(label, {"visibility", "x", "y", "status", "code"}, f"{where}.label")
+            edits.append((frame, None if label is None else self._label(label, where)))
+        return await self._apply(edits, base)
+
+    async def put_label(self, request: Request) -> JSONResponse:
+        data = await _json_body(request)
+        _fields(data, {"base", "visibility", "x", "y", "status", "code"})
+        base = _integer(data, "base")
+        frame = self._frame(request.path_params["frame"], "path")
+        label = self._label({k: v for k, v in data.items() if k != "base"}, "body")
+        return await self._apply([(frame, label)], base)
+
+    async def delete_label(self, request: Request) -> JSONResponse:
+        raw = request.query_params.get("base", "")
+        if not raw.isdigit():
+            return _error(422, f"'base' (the version the page shows) is required, got {raw!r}")
+        frame = self._frame(request.path_params["frame"], "path")
+        return await self._apply([(frame, None)], int(raw))
+
+    async def accept(self, request: Request) -> JSONResponse:
+        data = await _json_body(request)
+        _fields(data, {"base", "frames"})
+        base = _integer(data, "base")
+        frames = data.get("frames")
+        if not isinstance(frames, list) or not frames:
+            raise HTTPError(422, "'frames' must be a non-empty list of frame numbers")
+        if self.s.suggestions is None:
+            raise HTTPError(422, "no model is running: start with --checkpoint RUN_DIR")
+        confirmed = self.s.store.labels()
+        edits = []
+        for i, frame in enumerate(frames):
+            frame = self._frame(_integer({"frame": frame}, "frame", f"frames[{i}]"), "frames")
+            suggestion = self.s.suggestions.get(frame)
+            if suggestion is None:
+                raise HTTPError(422, f"frame {frame} has no suggestion yet")
+            if frame in confirmed:
+                continue  # a confirmed label is never overwritten by a suggestion
+            kind = "visible" if suggestion.visible else "none"
+            label = make_label(
+                kind, suggestion.x, suggestion.y, 0, self.s.store.layout, self.s.source.frame_size
+            )
+            edits.append((frame, label))
+        if not edits:
+            raise HTTPError(422, "nothing to accept: the frames are labelled already")
+        return await self._apply(edits, base)
+
+    async def interpolate(self, request: Request) -> JSONResponse:
+        data = await _json_body(request)
+        _fields(data, {"base", "frame"})
+        base = _integer(data, "base")
+        frame = self._frame(_integer(data, "frame"), "body")
+        filled = interpolation(self.s.store.labels(), frame)
+        if not filled:
+            raise HTTPError(
+                422,
+                f"frame {frame} is not in a gap between two confirmed ball positions "
+                "(or the gap is labelled already)",
+            )
+        layout, size = self.s.store.layout, self.s.source.frame_size
+        edits = [(f, make_label("visible", x, y, 0, layout, size)) for f, x, y in filled]
+        return await self._apply(edits, base)
+
+
+def _change(frame: int, label: Label | None, version: int) -> dict:
+    return {"frame": frame, "label": None if label is None else label.to_json(), "version": version}
+
+
+# --------------------------------------------------------------------------- static files
+def _static_response(name: str) -> Response:
+    media = "text/html; charset=utf-8" if name == "index.html" else STATIC_FILES[name]
+    data = (STATIC_DIR / name).read_bytes()
+    return Response(data, media_type=media, headers={"Cache-Control": "no-cache"})
+
+
+async def _index(request: Request) -> Response:
+    return _static_response("index.html")
+
+
+async def _static(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in STATIC_FILES:  # a fixed list: no path from the URL ever reaches the disk
+        return _error(404, "not found")
+    return _static_response(name)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _error(404, f"not found: {request.url.path}")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPError)
+    return _error(exc.status, exc.message)
+
+
+# --------------------------------------------------------------------------- guards
+def _cookie_name(token: str) -> str:
+    return "tracknet_label_" + hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+class _Guard(BaseHTTPMiddleware):
+    """Token, origin and security headers (see the module docstring)."""
+
+    def __init__(self, app, token: str | None) -> None:
+        super().__init__(app)
+        self.token = token
+        self.cookie = _cookie_name(token) if token else ""
+
+    def _token_ok(self, request: Request) -> tuple[bool, bool]:
+        """``(allowed, came in the URL)``."""
+        if self.token is None:
+            return True, False
+        given = request.query_params.get("token")
+        if given is not None and hmac.compare_digest(given.encode(), self.token.encode()):
+            return True, True
+        cookie = request.cookies.get(self.cookie, "")
+        return hmac.compare_digest(cookie.encode(), self.token.encode()), False
+
+    async def dispatch(self, request: Request, call_next):
+        allowed, in_url = self._token_ok(request)
+        if not allowed:
+            response: Response = _error(
+                401, "this server needs its token: open the URL it printed (…?token=…)"
+            )
+        elif request.method not in ("GET", "HEAD") and not self._same_origin(request):
+            response = _error(403, "cross-origin write refused")
+        else:
+            response = await call_next(request)
+            if in_url:
+                response.set_cookie(
+                    self.cookie, self.token or "", httponly=True, samesite="strict", path="/"
+                )
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @staticmethod
+    def _same_origin(request: Request) -> bool:
+        origin = request.headers.get("origin")
+        if origin is None:
+            return True  # not a browser's cross-site request (those always say where from)
+        host = request.headers.get("host", "")
+        return origin in (f"http://{host}", f"https://{host}")
+
+
+def create_app(
+    session: LabelSession, token: str | None = None, allowed_hosts: list[str] | None = None
+) -> Starlette:
+    """The Starlette app serving ``session``.
+
+    Args:
+        session: source, store, frames and (optionally) suggestions.
+        token: required on every request when given (a non-loopback ``--host``).
+        allowed_hosts: accepted ``Host`` header names (None: any).
+    """
+    api = _Api(session)
+    routes = [
+        Route("/", _index),
+        Route("/static/{name}", _static),
+        Route("/api/info", api.info),
+        Route("/api/frames/{index:int}.jpg", api.frame),
+        Route("/api/labels", api.labels, methods=["GET"]),
+        Route("/api/labels", api.edit_batch, methods=["POST"]),
+        Route("/api/labels/{frame:int}", api.put_label, methods=["PUT"]),
+        Route("/api/labels/{frame:int}", api.delete_label, methods=["DELETE"]),
+        Route("/api/accept", api.accept, methods=["POST"]),
+        Route("/api/interpolate", api.interpolate, methods=["POST"]),
+        Route("/api/suggestions", api.suggestions),
+        Route("/api/review", api.review),
+    ]
+    middleware = [Middleware(_Guard, token=token)]
+    if allowed_hosts:
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={404: _not_found, HTTPError: _http_error},
+    )
+    app.state.session = session
+    return app
