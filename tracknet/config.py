@@ -59,6 +59,8 @@ class DecoderConfig:
 class HeatmapConfig:
     size: list[int] = field(default_factory=lambda: [256, 144])  # [W, H]
     sigma: float = 2.5  # in heatmap pixels
+    # gaussian (peak 1, std sigma) | disk (1 within radius sigma, else 0: TrackNetV2's target)
+    target: str = "gaussian"
 
 
 @dataclass
@@ -86,6 +88,8 @@ class UNetConfig:
     """The TrackNetV2-style baseline (``model.type=unet``)."""
 
     base_channels: int = 64  # TrackNetV2's width; 16-32 for quick CPU comparisons
+    # conv_bn_relu | conv_relu_bn (TrackNetV2's Keras and PyTorch code: biased conv, ReLU, then BN)
+    order: str = "conv_bn_relu"
 
 
 @dataclass
@@ -125,6 +129,23 @@ class AugmentConfig:
 
 
 @dataclass
+class LabelsConfig:
+    """How label CSVs are read (``data.labels``): by every dataset reader and by ``eval --gt``.
+
+    A column name picks that column of the header (case, spaces and punctuation ignored); ""
+    finds it by its usual spellings (``Frame``/``frame_num``, ``Visibility``/``Ball``/``visible``,
+    ``X``/``x-coordinate`` ...). Which visibility values mean "visible" is ``data.visible_codes``.
+    """
+
+    frame: str = ""  # the frame-number column of ball CSVs
+    visibility: str = ""  # "none": the file has none (a row with coordinates is a visible ball)
+    x: str = ""
+    y: str = ""
+    coords: str = "auto"  # auto | pixels | normalized (fractions of the frame width / height)
+    missing: str = "unlabelled"  # frames without a row: unlabelled (not used) | no_ball
+
+
+@dataclass
 class DataConfig:
     root: str = ""
     format: str | None = None  # tennis | shuttlecock | generic; detected when None
@@ -133,8 +154,12 @@ class DataConfig:
     stride: int = 1
     resize: str = "stretch"  # stretch | letterbox
     visible_codes: list[int] = field(default_factory=lambda: [1, 2])
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
     strict: bool = False
     num_workers: int = 2
+    # frames decoded once, resized, memory-mapped (tracknet.data.frame_cache): auto | off | DIR
+    cache: str = "auto"
+    cache_images: bool = False  # cache image folders too (videos only by default)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -151,7 +176,8 @@ class TrainConfig:
     min_lr_ratio: float = 0.01
     grad_clip: float = 1.0
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 on GPUs, fp32 on CPU)
-    loss: str = "focal"  # focal | bce | wbce
+    loss: str = "focal"  # focal | bce | wbce | wbce_sum (TrackNetV2's: summed, not averaged)
+    optimizer: str = "adamw"  # adamw | adadelta (TrackNetV2's, lr 1.0)
     pos_weight: float = 1.0  # for bce
     focal_alpha: float = 2.0
     focal_beta: float = 4.0
@@ -163,6 +189,8 @@ class TrainConfig:
     crop_ball_prob: float = 0.8  # how often a crop is placed to contain the ball
     save_backbone: bool = False
     seed: int = 0
+    init_from: str = ""  # a run folder (or its best/ or last/) whose weights start this run
+    init_strict: bool = True  # refuse weights that do not fit; false: keep those at their init
 
 
 # --------------------------------------------------------------------------- eval / predict
@@ -172,6 +200,48 @@ class EvalConfig:
     tolerance_space: str = "original"  # original (WASB, d < tol) | input (TrackNetV2/V3, d <= tol)
     threshold: float = 0.5
     split: str = "test"
+    event_tolerance: int = 2  # frames: a predicted hit/bounce matches a label this close
+
+
+@dataclass
+class TrajectoryConfig:
+    """The trajectory stage of ``tracknet predict`` (``predict.trajectory``).
+
+    Runs on the tracker's gated output, before ``predict.smooth``: flight segments, outliers
+    rejected (written as no ball), hits and bounces, gaps filled from the fitted flight
+    (:mod:`tracknet.infer.trajectory`). Pixel and frame values are for 720-pixel-high frames at
+    30 fps and scale with the video.
+    """
+
+    enabled: bool = True  # reject outliers in the ball CSV; events and fill need the stage
+    # gap positions written to the ball CSV (flagged Filled=1): none | fit (the flight's
+    # curve) | linear (between the two neighbouring detections)
+    fill: str = "none"
+    window: int = 8  # detections per side in the local fits
+    max_gap: int = 8  # missing frames that end a flight
+    outlier_px: float = 12.0  # how far a detection may lie from its flight's prediction
+    outlier_speed: float = 0.5  # extra room per px/frame of ball speed
+    break_threshold: float = 15.0  # change-point statistic of a hit or bounce
+    min_turn_px: float = 2.0  # smallest velocity change (px/frame) at a hit or bounce
+    alternation: float = 1.0  # bonus for hits and bounces taking turns (0: badminton)
+    max_fill_gap: int | None = None  # longest gap filled (frames); null: max_gap
+    max_degree: int = 3  # highest degree of a flight's curve (1-3)
+
+
+@dataclass
+class LiveConfig:
+    """Live sources of ``tracknet predict`` (``predict.live``): a URL, ``/dev/videoN`` or ``-``."""
+
+    # frames that arrive while the model is busy: oldest = the oldest waiting frame is dropped
+    # (a Visibility 0 row, counted); none = every frame waits its turn (latency grows)
+    drop: str = "oldest"
+    queue: int = 1  # frames that may wait while the model is busy (drop=oldest)
+    reconnect: int = 3  # attempts to reopen a lost stream; 0 = none, -1 = forever
+    reconnect_delay: float = 1.0  # seconds before each attempt
+    timeout: float = 10.0  # seconds without data after which the stream counts as lost
+    format: str = ""  # container format when it cannot be probed (e.g. mpegts, h264); "" = probe
+    # FFmpeg options of the input, e.g. predict.live.options.rtsp_transport=tcp
+    options: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -179,6 +249,9 @@ class PredictConfig:
     batch_size: int = 8
     device: str = "auto"
     half: bool = False
+    # autocast without predict.half: auto = bf16 on CUDA (fp16 without bf16), fp32 elsewhere
+    precision: str = "auto"
+    compile: bool = False  # torch.compile the model's encode and decode (slow first batches)
     track: bool = True
     gate_px: float = 300.0  # reject a detection this far (original pixels) from the predicted one
     smooth: bool = False
@@ -196,6 +269,8 @@ class PredictConfig:
     # convolution weights (decoder, head, detail path, U-Net) in channels-last memory: oneDNN's
     # fast layout on CPUs, tensor cores' on GPUs (docs/benchmarks.md has the A/B)
     channels_last: bool = True
+    live: LiveConfig = field(default_factory=LiveConfig)
+    trajectory: TrajectoryConfig = field(default_factory=TrajectoryConfig)
 
 
 @dataclass
@@ -220,11 +295,19 @@ _CHOICES = {
     "model.temporal.fusion": ("attention", "concat", "none"),
     "data.format": (None, "tennis", "shuttlecock", "generic"),
     "data.resize": ("stretch", "letterbox"),
+    "data.labels.coords": ("auto", "pixels", "normalized"),
+    "data.labels.missing": ("unlabelled", "no_ball"),
     "train.precision": ("auto", "fp32", "bf16", "fp16"),
-    "train.loss": ("focal", "bce", "wbce"),
+    "train.loss": ("focal", "bce", "wbce", "wbce_sum"),
+    "train.optimizer": ("adamw", "adadelta"),
+    "model.heatmap.target": ("gaussian", "disk"),
+    "model.unet.order": ("conv_bn_relu", "conv_relu_bn"),
     "eval.tolerance_space": ("original", "input"),
     "predict.attention": ("auto", "sdpa", "eager"),
     "predict.combine": ("centre", "weighted"),
+    "predict.precision": ("auto", "fp32", "bf16", "fp16"),
+    "predict.live.drop": ("oldest", "none"),
+    "predict.trajectory.fill": ("none", "fit", "linear"),
 }
 
 

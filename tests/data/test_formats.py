@@ -15,7 +15,9 @@ import pytest
 from PIL import Image
 
 from tracknet import constants
+from tracknet.config import LabelsConfig, load_config
 from tracknet.data import formats
+from tracknet.data.dataset import load_split
 from tracknet.data.formats import detect_format, is_visible, load_clips
 from tracknet.errors import DataError
 from tracknet.io.labels import DataProblems, TrackLabels, write_ball_csv, write_tennis_csv
@@ -283,6 +285,99 @@ def test_is_visible():
     codes = np.array([0, 1, 2, 3])
     assert is_visible(codes).tolist() == [False, True, True, False]
     assert is_visible(codes, (1, 2, 3)).tolist() == [False, True, True, True]
+
+
+# --------------------------------------------------------------------------- data.labels
+def _normalised_csv(path: Path, labels: TrackLabels, size=SIZE) -> None:
+    """``Frame,Ball,x,y`` with fractions of the frame and ``-1`` where there is no ball (the
+    layout of alenzenx/TrackNetV3's raw_data)."""
+    w, h = size
+    rows = ["Frame,Ball,x,y"]
+    for f, v, x, y in zip(labels.frame, labels.visibility, labels.x, labels.y, strict=True):
+        rows.append(f"{f},{v},{float(x / w)!r},{float(y / h)!r}" if v else f"{f},0,-1.000,-1.000")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_every_layout_reads_normalised_labels_through_data_labels(tmp_path):
+    match = tmp_path / "shuttle" / "match1"
+    rally = track(5)
+    write_mp4(match / "video" / "1_01.mp4", render(rally))
+    _normalised_csv(match / "csv" / "1_01_ball.csv", rally)
+    clip_folder = tmp_path / "tennis" / "game1" / "Clip1"
+    tennis = track(4, seed=1)
+    names = write_images(clip_folder, tennis)
+    rows = [
+        f"{n},{v},{float(x / SIZE[0])!r},{float(y / SIZE[1])!r},0" if v else f"{n},0,,,0"
+        for n, v, x, y in zip(names, tennis.visibility, tennis.x, tennis.y, strict=True)
+    ]
+    header = "file name,visibility,x-coordinate,y-coordinate,status"
+    (clip_folder / "Label.csv").write_text("\n".join([header, *rows]) + "\n")
+    generic = track(4, seed=2)
+    write_images(tmp_path / "generic" / "clip", generic)
+    _normalised_csv(tmp_path / "generic" / "clip_ball.csv", generic)
+    for root, expected in (("shuttle", rally), ("tennis", tennis), ("generic", generic)):
+        for labels in (LabelsConfig(), LabelsConfig(coords="normalized", visibility="")):
+            problems = DataProblems(strict=True)
+            (clip,) = load_clips(tmp_path / root, labels=labels, problems=problems)
+            assert_same_labels(clip.labels, expected)
+
+
+def test_what_was_detected_is_logged_once_per_dataset(tmp_path, caplog):
+    for i in range(3):
+        labels = track(4, seed=i)
+        write_images(tmp_path / f"clip{i}", labels)
+        _normalised_csv(tmp_path / f"clip{i}_ball.csv", labels)
+    with caplog.at_level(logging.INFO, logger="tracknet"):
+        clips = load_clips(tmp_path, "generic", labels=LabelsConfig())
+    assert len(clips) == 3
+    notes = [r.getMessage() for r in caplog.records]
+    assert sum("fractions of the frame size" in n for n in notes) == 1, notes
+    assert sum("label columns matched by meaning" in n for n in notes) == 1, notes
+
+
+def test_a_contradicting_label_file_is_skipped_or_refused_naming_row_and_column(tmp_path):
+    write_video_clip(tmp_path / "good.mp4", tmp_path / "good_ball.csv")
+    labels = track(4)
+    write_images(tmp_path / "odd", labels)
+    _normalised_csv(tmp_path / "odd_ball.csv", labels)
+    lines = (tmp_path / "odd_ball.csv").read_text().splitlines()
+    lines[3] = "2,1,1.5,0.5"  # line 4: x above 1 in a normalised file
+    (tmp_path / "odd_ball.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"odd_ball.csv:4: column 'x' holds 1.5"):
+        load_clips(tmp_path, "generic", strict=True, labels=LabelsConfig())  # mostly fractions
+    normalised = LabelsConfig(coords="normalized")  # and the pixel file contradicts it
+    with pytest.raises(DataError, match="good_ball.csv:2: column 'X' holds 8"):
+        load_clips(tmp_path, "generic", strict=True, labels=normalised)
+    problems = DataProblems()
+    clips = load_clips(tmp_path, "generic", labels=LabelsConfig(), problems=problems)
+    assert [c.name for c in clips] == ["good"]  # the contradicting file is skipped, reported
+    assert problems.counts == {"bad_csv": 1} and "odd_ball.csv:4: column 'x'" in problems.summary()
+
+
+def test_load_split_reads_with_the_configured_labels(tmp_path):
+    labels = track(6)
+    write_images(tmp_path / "clip", labels)
+    body = "".join(
+        f"{f},{float(x / SIZE[0])!r},{float(y / SIZE[1])!r},0\n"
+        for f, v, x, y in zip(labels.frame, labels.visibility, labels.x, labels.y, strict=True)
+        if v
+    )
+    (tmp_path / "clip_ball.csv").write_text("num,x,y,visible\n" + body)
+    cfg = load_config(
+        overrides=[
+            f"data.root={tmp_path}",
+            "data.visible_codes=[0]",
+            "data.labels.missing=no_ball",
+            "data.split.train=[clip]",
+            "data.strict=true",
+        ]
+    )
+    (clip,) = load_split(cfg, "train")
+    assert clip.labels.frame.tolist() == list(range(6))
+    visible = is_visible(clip.labels.visibility, (0,))
+    assert visible.tolist() == (labels.visibility > 0).tolist()
+    assert np.allclose(clip.labels.x[visible], labels.x[labels.visibility > 0], atol=1e-3)
 
 
 # --------------------------------------------------------------------------- synth round trip

@@ -15,6 +15,8 @@ Conventions:
       order (``2.jpg`` before ``10.jpg``), or the decoded frame index of the video.
     * Labels are in ORIGINAL-frame pixels and keep the dataset's raw visibility code;
       :func:`is_visible` (with ``data.visible_codes``) is the one place that decides "visible".
+    * Every label file is read with the rules of ``data.labels`` (column names, normalised
+      coordinates, frames without a row; :mod:`tracknet.io.label_columns`).
     * A :class:`Clip`'s labels hold one entry per LABELLED frame, sorted by frame number. Frames
       whose row was missing or skipped as bad are absent: they are unlabelled (training windows
       avoid them, evaluation does not score them), never silently "no ball".
@@ -33,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tracknet.config import LabelsConfig
 from tracknet.constants import (
     BALL_CSV_SUFFIX,
     IMAGE_FOLDER_FPS,  # image folders do not state a frame rate; the tennis dataset is 30 fps
@@ -161,6 +164,15 @@ def _is_shuttlecock_csv_folder(folder: Path) -> bool:
 
 
 # --------------------------------------------------------------------------- sources
+@dataclass(frozen=True)
+class _Reading:
+    """How every label file of one load is read, and where its problems go."""
+
+    problems: DataProblems
+    visible_codes: tuple[int, ...]
+    labels: LabelsConfig | None
+
+
 def _image_sequence(
     folder: Path, names: list[str], problems: DataProblems
 ) -> tuple[list[Path], tuple[int, int], list[int]] | None:
@@ -215,10 +227,10 @@ def _image_clip(
     image_names: list[str],
     csv_path: Path,
     kind: str,
-    problems: DataProblems,
-    visible_codes: Sequence[int],
+    reading: _Reading,
 ) -> Clip | None:
     """A clip of an image folder labelled by a tennis ``Label.csv`` or a ball CSV."""
+    problems, codes, labels = reading.problems, reading.visible_codes, reading.labels
     if not image_names:
         problems.add("missing_source", str(csv_path), f"no images in {folder}; clip skipped")
         return None
@@ -229,20 +241,19 @@ def _image_clip(
     paths, size, bad = sequence
     try:
         if kind == "tennis":
-            labels = read_tennis_csv(csv_path, image_names, size, problems, visible_codes)
+            read = read_tennis_csv(csv_path, image_names, size, problems, codes, labels)
         else:
-            labels = read_ball_csv(csv_path, len(paths), size, problems, visible_codes)
+            read = read_ball_csv(csv_path, len(paths), size, problems, codes, labels)
     except DataError as exc:
         if problems.strict:
             raise
         problems.add("bad_csv", str(csv_path), f"{_without(exc, csv_path)}; clip skipped")
         return None
-    return Clip(name, paths, _drop_frames(labels, bad), size, IMAGE_FOLDER_FPS, len(paths))
+    return Clip(name, paths, _drop_frames(read, bad), size, IMAGE_FOLDER_FPS, len(paths))
 
 
-def _video_clip(
-    name: str, video: Path, csv_path: Path, problems: DataProblems, visible_codes: Sequence[int]
-) -> Clip | None:
+def _video_clip(name: str, video: Path, csv_path: Path, reading: _Reading) -> Clip | None:
+    problems = reading.problems
     try:
         info = probe_video(video)
     except DataError as exc:
@@ -250,7 +261,9 @@ def _video_clip(
         return None
     size = (int(info.width), int(info.height))
     try:
-        labels = read_ball_csv(csv_path, info.frame_count, size, problems, visible_codes)
+        labels = read_ball_csv(
+            csv_path, info.frame_count, size, problems, reading.visible_codes, reading.labels
+        )
     except DataError as exc:
         if problems.strict:
             raise
@@ -260,7 +273,8 @@ def _video_clip(
 
 
 # --------------------------------------------------------------------------- layouts
-def _tennis_clips(root, folders, problems, visible_codes) -> list[Clip]:
+def _tennis_clips(root, folders, reading: _Reading) -> list[Clip]:
+    problems = reading.problems
     clips = []
     for folder in folders:
         csv_name = next((f for f in folder.files if _is_tennis_csv(f)), None)
@@ -270,15 +284,14 @@ def _tennis_clips(root, folders, problems, visible_codes) -> list[Clip]:
                 problems.add("missing_csv", str(folder.path), "images without a Label.csv")
             continue
         name = _relative(folder.path, root) if folder.path != root else folder.path.name
-        clip = _image_clip(
-            name, folder.path, images, folder.path / csv_name, "tennis", problems, visible_codes
-        )
+        clip = _image_clip(name, folder.path, images, folder.path / csv_name, "tennis", reading)
         if clip is not None:
             clips.append(clip)
     return clips
 
 
-def _shuttlecock_clips(root, folders, problems, visible_codes) -> list[Clip]:
+def _shuttlecock_clips(root, folders, reading: _Reading) -> list[Clip]:
+    problems = reading.problems
     clips = []
     for folder in folders:
         if folder.path.name == "csv":
@@ -294,7 +307,7 @@ def _shuttlecock_clips(root, folders, problems, visible_codes) -> list[Clip]:
                     )
                     continue
                 name = _relative(folder.path.parent / rally, root)
-                clip = _video_clip(name, video, folder.path / csv_name, problems, visible_codes)
+                clip = _video_clip(name, video, folder.path / csv_name, reading)
                 if clip is not None:
                     clips.append(clip)
         elif folder.path.name == "video":
@@ -317,7 +330,8 @@ def _find_video(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _generic_clips(root, folders, problems, visible_codes) -> list[Clip]:
+def _generic_clips(root, folders, reading: _Reading) -> list[Clip]:
+    problems = reading.problems
     clips = []
     labelled_stems: set[Path] = set()
     for folder in folders:
@@ -329,10 +343,10 @@ def _generic_clips(root, folders, problems, visible_codes) -> list[Clip]:
             csv_path = folder.path / csv_name
             video = _find_video(folder.path, stem)
             if video is not None:
-                clip = _video_clip(name, video, csv_path, problems, visible_codes)
+                clip = _video_clip(name, video, csv_path, reading)
             elif base.is_dir():
                 images = _images(p.name for p in base.iterdir() if not p.name.startswith("."))
-                clip = _image_clip(name, base, images, csv_path, "generic", problems, visible_codes)
+                clip = _image_clip(name, base, images, csv_path, "generic", reading)
             else:
                 problems.add(
                     "missing_source",
@@ -365,6 +379,7 @@ def load_clips(
     strict: bool = False,
     visible_codes: Sequence[int] = (1, 2),
     problems: DataProblems | None = None,
+    labels: LabelsConfig | None = None,
 ) -> list[Clip]:
     """Read every labelled clip below ``root``.
 
@@ -375,6 +390,8 @@ def load_clips(
         visible_codes: visibility codes that count as a visible ball (they need coordinates).
         problems: a collector to report into (the caller then warns); None: one summary warning
             is logged here.
+        labels: ``data.labels`` (column names, units, frames without a row); None: the usual
+            layouts, in pixels.
 
     Returns:
         The clips, sorted by name.
@@ -389,7 +406,8 @@ def load_clips(
         raise DataError(f"unknown dataset format {fmt!r}; expected one of {', '.join(FORMATS)}")
     own = problems is None
     problems = problems if problems is not None else DataProblems(strict=strict)
-    clips = sorted(_READERS[fmt](root, folders, problems, visible_codes), key=lambda c: c.name)
+    reading = _Reading(problems, tuple(visible_codes), labels)
+    clips = sorted(_READERS[fmt](root, folders, reading), key=lambda c: c.name)
     if own:
         problems.warn(f"reading {fmt} dataset {root}")
     if not clips:

@@ -1,4 +1,8 @@
-"""Find and load what ``--checkpoint RUN_DIR`` names: the weights and the run's configuration."""
+"""Find and load what ``--checkpoint RUN_DIR`` names: the weights and the run's configuration.
+
+:func:`resolve_checkpoint` (which folder, which ``config.yaml``) lives in
+:mod:`tracknet.models.serialization`, below training, which resolves ``train.init_from`` with it.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tracknet.config import Config, load_config
-from tracknet.errors import CheckpointError
 from tracknet.models.protocol import WindowModel
-from tracknet.models.serialization import load_model
-
-
-def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
-    """``(weights folder, config.yaml)`` for a run folder, its ``best/`` or ``last/``.
-
-    A run folder's ``best/`` (best validation F1) is preferred over its latest weights; a
-    ``best.old/`` stands in for it when training was killed while swapping a new ``best/`` in.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    candidates = (path / "best", path / "best.old", path)
-    weights = next((c for c in candidates if (c / "model.json").exists()), path)
-    if not (weights / "model.json").exists():
-        raise CheckpointError(
-            f"{path} holds no model (no model.json): pass a run folder written by tracknet train"
-        )
-    for folder in (path, path.parent):
-        if (folder / "config.yaml").exists():
-            return weights, folder / "config.yaml"
-    raise CheckpointError(f"no config.yaml in {path} or its parent: is this a run folder?")
+from tracknet.models.serialization import load_model, resolve_checkpoint
 
 
 def load_run(

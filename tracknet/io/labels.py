@@ -3,13 +3,15 @@
 All coordinates are pixels of the ORIGINAL frame. A frame without a visible ball has visibility 0
 and ``X = Y = 0`` in the ball CSV (empty cells in the tennis CSV).
 
-Writers produce the exact headers downstream tools expect. Readers match columns by meaning and
-report every row they cannot use to a :class:`DataProblems` collector (skipped and counted, or an
-error when strict); a skipped row leaves its frame unlabelled, never silently "no ball".
+Writers produce the exact headers downstream tools expect. Readers take label files as users
+have them: columns found by meaning or named by ``data.labels``, other tools' visibility codes,
+normalised coordinates, extra columns, rows for only some frames
+(:mod:`tracknet.io.label_columns` holds those rules). Every row they cannot use is reported to a
+:class:`DataProblems` collector (skipped and counted, or an error when strict); a skipped row
+leaves its frame unlabelled, never silently "no ball".
 
-Long because both label layouts are read and written here, and the two readers share one header
-matcher, one row checker and one problem collector (:class:`DataProblems`), so the rules for what
-a valid row is are stated once.
+Long because both label layouts are read and written here, and the two readers share one row
+parser, one placement check and one coverage check, so what a valid row is is stated once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,11 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
+from tracknet.config import LabelsConfig
 from tracknet.errors import DataError
-from tracknet.utils import atomic_write_text, log
-
-BALL_CSV_HEADER = ("Frame", "Visibility", "X", "Y")
-TENNIS_CSV_HEADER = ("file name", "visibility", "x-coordinate", "y-coordinate", "status")
+from tracknet.io.data_problems import DataProblems
+from tracknet.io.label_columns import (
+    BALL_CSV_HEADER,
+    TENNIS_CSV_HEADER,
+    LabelRules,
+    Point,
+    coordinate_scale,
+    header_has,
+    match_columns,
+)
+from tracknet.utils import atomic_write_text
 
 
 @dataclass
@@ -37,7 +48,8 @@ class TrackLabels:
 
     Attributes:
         frame: ``int [N]`` frame numbers (0-based).
-        visibility: ``int [N]`` dataset codes: 0 not in frame, 1 easy, 2 hard, 3 occluded.
+        visibility: ``int [N]`` the file's codes (TrackNet's: 0 not in frame, 1 easy, 2 hard,
+            3 occluded); ``data.visible_codes`` says which mean a visible ball.
         x, y: ``float [N]`` original-frame pixels; 0 where there is no ball.
         status: ``int [N]`` tennis trajectory status (0 flying, 1 hit, 2 bouncing) or ``None``.
     """
@@ -58,14 +70,19 @@ def _fmt(v: float) -> str:
     return str(int(v)) if v.is_integer() else f"{v:.3f}".rstrip("0").rstrip(".")
 
 
+def ball_csv_row(frame: int, visibility: int, x: float, y: float) -> list:
+    """One row of the ball CSV as written (``0,0`` coordinates where not visible)."""
+    vis = int(visibility)
+    return [int(frame), vis, _fmt(x) if vis else 0, _fmt(y) if vis else 0]
+
+
 def write_ball_csv(path: str | Path, labels: TrackLabels) -> None:
     """Write ``Frame,Visibility,X,Y`` (atomically; ``0,0`` coordinates where not visible)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(BALL_CSV_HEADER)
     for f, v, x, y in zip(labels.frame, labels.visibility, labels.x, labels.y, strict=True):
-        vis = int(v)
-        w.writerow([int(f), vis, _fmt(x) if vis else 0, _fmt(y) if vis else 0])
+        w.writerow(ball_csv_row(f, v, x, y))
     atomic_write_text(path, buf.getvalue())
 
 
@@ -86,168 +103,17 @@ def write_tennis_csv(path: str | Path, labels: TrackLabels, file_names: Sequence
 # =========================================================================== readers
 #
 # Readers are lenient about spelling and strict about meaning: columns are matched by what they
-# mean (case, spaces and punctuation ignored, common synonyms accepted) and every row that cannot
+# mean or named by ``data.labels`` (:mod:`tracknet.io.label_columns`), and every row that cannot
 # be trusted is reported to a :class:`DataProblems` collector, which either raises at once
 # (``strict``) or counts it for one summary warning. A skipped row leaves its frame UNLABELLED:
 # it is absent from the returned :class:`TrackLabels` (which then hold one entry per labelled
 # frame, sorted by frame number), never silently turned into a "no ball" label.
-
-PROBLEM_KINDS: dict[str, str] = {
-    "missing_csv": "clip without a label CSV (skipped)",
-    "missing_source": "label CSV without its video or image folder (skipped)",
-    "unreadable_source": "video or image that cannot be read (clip or frame skipped)",
-    "bad_csv": "CSV that cannot be read or lacks a needed column (clip skipped)",
-    "frame_count_mismatch": "CSV rows and frames disagree in number",
-    "extra_row": "row naming a frame past the last one (skipped)",
-    "malformed_row": "row that cannot be parsed (skipped)",
-    "nan": "visible ball with NaN or infinite coordinates (skipped)",
-    "outside_frame": "row with coordinates outside the frame (skipped)",
-    "duplicate_frame": "repeated frame number or file name (later row skipped)",
-    "missing_frame": "frames without a label row (unlabelled)",
-    "missing_image": "row naming an image that does not exist (skipped)",
-}
+#
+# A file is read in two passes: each row is parsed (:func:`_parse_row`), then the units of the
+# whole file are decided (:func:`tracknet.io.label_columns.coordinate_scale`) and each position is
+# converted and checked against the frame (:func:`_place`).
 
 
-class DataProblems:
-    """Collects problems found while reading a dataset; raises at the first one when ``strict``.
-
-    Args:
-        strict: raise :class:`DataError` at the first problem instead of counting it.
-        max_examples: how many locations the summary quotes.
-    """
-
-    def __init__(self, strict: bool = False, max_examples: int = 5) -> None:
-        self.strict = strict
-        self.max_examples = max_examples
-        self.counts: dict[str, int] = {}
-        self.examples: list[str] = []
-        self._noted: set[str] = set()
-
-    def note_once(self, key: str, message: str) -> None:
-        """Log ``message`` (INFO) the first time ``key`` is noted by this collector."""
-        if key not in self._noted:
-            self._noted.add(key)
-            log.info("%s", message)
-
-    def add(self, kind: str, where: str, detail: str, count: int = 1) -> None:
-        """Record ``count`` problems of ``kind`` at ``where`` (``"file:line"`` or a path).
-
-        Raises:
-            DataError: in strict mode, always.
-        """
-        if kind not in PROBLEM_KINDS:
-            raise ValueError(f"unknown problem kind {kind!r}")
-        message = f"{where}: {detail}"
-        if self.strict:
-            raise DataError(f"{message} [{kind}; data.strict=false skips such input]")
-        self.counts[kind] = self.counts.get(kind, 0) + count
-        if len(self.examples) < self.max_examples:
-            self.examples.append(message)
-
-    def __len__(self) -> int:
-        return sum(self.counts.values())
-
-    def summary(self) -> str:
-        """One paragraph: counts by kind and the first few locations."""
-        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.counts.items()))
-        lines = [f"{len(self)} data problem(s): {kinds}"]
-        lines += [f"  {example}" for example in self.examples]
-        if len(self) > len(self.examples):
-            lines.append(f"  ... ({len(self) - len(self.examples)} more)")
-        return "\n".join(lines)
-
-    def warn(self, context: str) -> None:
-        """Log the summary as ONE warning on the ``tracknet`` logger (nothing when clean)."""
-        if self.counts:
-            log.warning(
-                "%s: %s (set data.strict=true to stop at the first)", context, self.summary()
-            )
-
-
-# --------------------------------------------------------------------------- header matching
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "frame": ("frame", "frameid", "frameindex", "framenumber", "frameno", "framenum", "index"),
-    "file": (
-        "filename",
-        "file",
-        "image",
-        "imagename",
-        "img",
-        "imagefile",
-        "framename",
-        "name",
-        "path",
-    ),
-    "visibility": (
-        "visibility",
-        "visibilityclass",
-        "visible",
-        "vis",
-        "visibilitycode",
-        "visibilitylevel",
-    ),
-    "x": ("x", "xcoordinate", "xcoord", "ballx", "xpos", "xposition", "cx", "centerx", "xcenter"),
-    "y": ("y", "ycoordinate", "ycoord", "bally", "ypos", "yposition", "cy", "centery", "ycenter"),
-    "status": ("status", "trajectorypattern", "trajectory", "pattern", "event", "state"),
-}
-_CANONICAL = {
-    "frame": "Frame",
-    "file": "file name",
-    "visibility": "visibility",
-    "x": "x-coordinate",
-    "y": "y-coordinate",
-    "status": "status",
-}
-_USUAL_HEADERS = {BALL_CSV_HEADER, TENNIS_CSV_HEADER}
-
-
-def _normalise(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
-
-
-def match_columns(
-    header: Sequence[str],
-    needed: Sequence[str],
-    optional: Sequence[str] = (),
-    where: str = "",
-    problems: DataProblems | None = None,
-) -> dict[str, int]:
-    """Find the columns of ``needed`` (and ``optional``) fields in a CSV header, by meaning.
-
-    Fields are ``frame``, ``file``, ``visibility``, ``x``, ``y`` and ``status``. A header that
-    differs from the usual spelling is logged (INFO) with the mapping used: once per distinct
-    header and ``problems`` collector (so once per dataset load), every time without one.
-
-    Returns:
-        ``{field: column index}``; optional fields that are absent are left out.
-
-    Raises:
-        DataError: a needed field has no column (the message lists the header and the fields).
-    """
-    normalised = [_normalise(h) for h in header]
-    found: dict[str, int] = {}
-    for field_name in (*needed, *optional):
-        for synonym in _SYNONYMS[field_name]:
-            if synonym in normalised and normalised.index(synonym) not in found.values():
-                found[field_name] = normalised.index(synonym)
-                break
-    missing = [f for f in needed if f not in found]
-    if missing:
-        raise DataError(
-            f"{where}: header {list(header)} has no column for {missing} "
-            f"(accepted spellings: {', '.join('/'.join(_SYNONYMS[f][:4]) for f in missing)})"
-        )
-    if tuple(h.strip() for h in header) not in _USUAL_HEADERS:
-        mapping = ", ".join(f"{header[found[f]]!r} -> {_CANONICAL[f]}" for f in found)
-        message = f"{where}: label columns matched by meaning: {mapping}"
-        if problems is None:
-            log.info("%s", message)
-        else:
-            problems.note_once("|".join(header), message)
-    return found
-
-
-# --------------------------------------------------------------------------- row parsing
 @dataclass
 class _Row:
     key: int | str  # frame number (ball CSV) or file name (tennis CSV)
@@ -256,10 +122,11 @@ class _Row:
     y: float
     status: int
     line: int
+    placed: bool = False  # holds a position (still in the file's units until _place)
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and ``(line number, cells)`` of every non-empty row."""
+def _read_rows(path: Path) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+    """Line number and cells of the header, and ``(line number, cells)`` of every other row."""
     if not path.is_file():
         raise DataError(f"{path}: label file not found")
     try:
@@ -270,7 +137,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     rows = [(line, cells) for line, cells in rows if any(c.strip() for c in cells)]
     if not rows:
         raise DataError(f"{path}: the label file is empty (a header row is needed)")
-    return rows[0][1], rows[1:]
+    return rows[0][0], rows[0][1], rows[1:]
 
 
 def _parse_number(text: str) -> float | None:
@@ -279,69 +146,156 @@ def _parse_number(text: str) -> float | None:
     return None if text == "" else float(text)
 
 
+def _integer(text: str) -> int | None:
+    """The integer a cell holds (``3`` or ``3.0``), else None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() else None
+
+
+def _has_ball(x: float | None, y: float | None) -> bool:
+    """A position that means a ball in a file without a visibility column."""
+    if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
+        return False
+    return x >= 0 and y >= 0 and (x, y) != (0.0, 0.0)
+
+
 def _parse_row(
     cells: list[str],
     columns: dict[str, int],
+    header: list[str],
     key_field: str,
-    path: Path,
-    line: int,
+    where: str,
     problems: DataProblems,
-    frame_size: tuple[int, int] | None,
-    visible_codes: Sequence[int],
+    rules: LabelRules,
 ) -> _Row | None:
-    """Validate one row; report and return None when it cannot be used."""
-    where = f"{path}:{line}"
+    """Parse one row (positions still in the file's units); report it and return None when it
+    cannot be used. Messages name the file, the line and the column."""
     if len(cells) <= max(columns.values()):
         problems.add("malformed_row", where, f"{len(cells)} cells, expected {len(columns)}+")
         return None
     cell = {f: cells[i].strip() for f, i in columns.items()}
-    try:
-        if key_field == "frame":
-            number = float(cell["frame"])
-            if not number.is_integer() or number < 0:
-                raise ValueError
-            key: int | str = int(number)
-        else:
-            key = cell["file"]
-            if not key:
-                raise ValueError
-        visibility = float(cell["visibility"])
-        if not visibility.is_integer() or int(visibility) not in (0, 1, 2, 3):
-            raise ValueError
-        x, y = _parse_number(cell["x"]), _parse_number(cell["y"])
-        status = int(float(cell["status"])) if cell.get("status") else 0
-    except ValueError:
-        shown = ",".join(cells)
-        problems.add(
-            "malformed_row",
-            where,
-            f"cannot parse {shown!r} ({key_field}, visibility 0-3, numeric x/y)",
-        )
-        return None
-    vis = int(visibility)
-    needs_xy = vis in visible_codes  # a visible ball must say where it is
+
+    def bad(field_name: str, what: str) -> None:
+        name = header[columns[field_name]].strip()
+        problems.add("malformed_row", where, f"column {name!r}: {cell[field_name]!r} is not {what}")
+
+    key: int | str = cell["file"] if key_field == "file" else -1
+    if key_field == "frame":
+        frame = _integer(cell["frame"])
+        if frame is None or frame < 0:
+            return bad("frame", "a frame number (an integer >= 0)")
+        key = frame
+    elif not key:
+        return bad("file", "a file name")
+    coordinates: list[float | None] = []
+    for axis in ("x", "y"):
+        try:
+            coordinates.append(_parse_number(cell[axis]))
+        except ValueError:
+            return bad(axis, "a number")
+    x, y = coordinates
+    if "visibility" in columns:
+        vis = _integer(cell["visibility"])
+        if vis is None or not rules.is_code(vis):
+            codes = sorted({0, 1, 2, 3, *rules.visible_codes})
+            return bad("visibility", f"a visibility code ({', '.join(map(str, codes))})")
+    elif _has_ball(x, y):
+        vis = rules.ball_code
+    else:
+        vis, x, y = rules.no_ball_code, None, None
+    status = 0
+    if cell.get("status"):
+        status = _integer(cell["status"])
+        if status is None:
+            return bad("status", "an integer status")
+    needs_xy = vis in rules.visible_codes  # a visible ball must say where it is
     if (x is None) != (y is None) or (x is None and needs_xy):
         problems.add(
             "malformed_row", where, f"visibility {vis} but x={cell['x']!r} y={cell['y']!r}"
         )
         return None
-    finite = x is not None and bool(np.isfinite(x) and np.isfinite(y))
+    finite = x is not None and y is not None and math.isfinite(x) and math.isfinite(y)
     if needs_xy and not finite:
         problems.add("nan", where, f"non-finite coordinates ({x}, {y}) for visibility {vis}")
         return None
-    if vis == 0 or not finite:
-        x = y = 0.0  # no (known) position: 0 by convention, as the writers do
-    elif x < -0.5 or y < -0.5:  # outside any frame (pixel 0 spans [-0.5, 0.5))
+    placed = finite and vis != rules.no_ball_code
+    if not placed:
+        return _Row(key, vis, 0.0, 0.0, status, 0, False)  # no (known) position: 0, 0
+    return _Row(key, vis, float(x), float(y), status, 0, True)
+
+
+def _place(
+    row: _Row,
+    scale: tuple[int, int] | None,
+    frame_size: tuple[int, int] | None,
+    where: str,
+    problems: DataProblems,
+) -> _Row | None:
+    """Convert a row's position to pixels (``scale``: normalised) and check it lies in the frame."""
+    if not row.placed:
+        return row
+    x, y = row.x, row.y
+    if scale is not None:
+        if not (0 <= x <= 1 and 0 <= y <= 1):  # a ball that is not visible, e.g. at -1, -1
+            row.x = row.y = 0.0
+            return row
+        x, y = x * scale[0], y * scale[1]
+    if x < -0.5 or y < -0.5:  # outside any frame (pixel 0 spans [-0.5, 0.5))
         problems.add("outside_frame", where, f"negative coordinates ({x:g}, {y:g})")
         return None
-    elif frame_size is not None and not (x <= frame_size[0] and y <= frame_size[1]):
+    if frame_size is not None and not (x <= frame_size[0] and y <= frame_size[1]):
         problems.add(
             "outside_frame",
             where,
             f"({x:g}, {y:g}) lies outside the {frame_size[0]}x{frame_size[1]} frame",
         )
         return None
-    return _Row(key, vis, float(x), float(y), status, line)
+    row.x, row.y = float(x), float(y)
+    return row
+
+
+def _parse_file(
+    path: Path,
+    key_field: str,
+    frame_size: tuple[int, int] | None,
+    coords_size: tuple[int, int] | None,
+    problems: DataProblems,
+    rules: LabelRules,
+) -> tuple[list[_Row], list[tuple[int, list[str]]], dict[str, int]]:
+    """Parse every row of ``path`` and place the valid ones (pixels, inside the frame).
+
+    Returns:
+        The usable rows in file order, every body row, and the columns found.
+    """
+    header_line, header, body = _read_rows(path)
+    needed, optional = rules.columns(key_field)
+    columns = match_columns(
+        header, needed, optional, f"{path}:{header_line}", problems, rules.mapping
+    )
+    if "visibility" not in columns:
+        problems.note_once(
+            "visibility:derived",
+            f"{path}: no visibility column: a row with coordinates is a visible ball (code "
+            f"{rules.ball_code}); empty, negative or 0,0 coordinates mean no ball "
+            f"(code {rules.no_ball_code}). Logged once for the dataset.",
+        )
+    parsed = []
+    for line, cells in body:
+        row = _parse_row(cells, columns, header, key_field, f"{path}:{line}", problems, rules)
+        if row is not None:
+            row.line = line
+            parsed.append(row)
+    points = [
+        Point(r.line, r.x, r.y) for r in parsed if r.placed and r.visibility in rules.visible_codes
+    ]
+    names = (header[columns["x"]].strip(), header[columns["y"]].strip())
+    size = frame_size or coords_size
+    scale = coordinate_scale(points, rules, size, str(path), names, problems)
+    placed = [_place(r, scale, frame_size, f"{path}:{r.line}", problems) for r in parsed]
+    return [r for r in placed if r is not None], body, columns
 
 
 def _to_labels(rows: list[tuple[int, _Row]], with_status: bool) -> TrackLabels:
@@ -374,15 +328,22 @@ def _check_coverage(
     problems: DataProblems,
     row_count: int,
     mentioned: set[int],
+    rules: LabelRules,
 ) -> list[tuple[int, _Row]]:
-    """Drop rows beyond the last frame and report frames that no row mentions.
+    """Drop rows beyond the last frame; report frames that no row mentions, or (with
+    ``data.labels.missing=no_ball``) label them "no ball".
 
     ``mentioned`` holds the frames named by any row, valid or not: a frame whose row was skipped
-    has been reported already.
+    has been reported already and stays unlabelled. Without ``frame_count`` only the gaps before
+    the last mentioned frame can be filled.
     """
+    fill = rules.missing == "no_ball"
     if frame_count is None:
+        if fill and mentioned:
+            gaps = [f for f in range(max(mentioned) + 1) if f not in mentioned]
+            return rows + _no_ball_rows(gaps, rules)
         return rows
-    if row_count != frame_count:
+    if row_count > frame_count or (row_count < frame_count and not fill):
         problems.add(
             "frame_count_mismatch",
             str(path),
@@ -398,14 +359,21 @@ def _check_coverage(
         )
     rows = [(f, r) for f, r in rows if f < frame_count]
     missing = [f for f in range(frame_count) if f not in mentioned]
+    if missing and fill:
+        return rows + _no_ball_rows(missing, rules)
     if missing:
         problems.add(
             "missing_frame",
             str(path),
-            f"{len(missing)} frame(s) without a label row (left unlabelled): {_ranges(missing)}",
+            f"{len(missing)} frame(s) without a label row (left unlabelled; "
+            f"data.labels.missing=no_ball reads them as no ball): {_ranges(missing)}",
             count=len(missing),
         )
     return rows
+
+
+def _no_ball_rows(frames: Sequence[int], rules: LabelRules) -> list[tuple[int, _Row]]:
+    return [(f, _Row(f, rules.no_ball_code, 0.0, 0.0, 0, 0)) for f in frames]
 
 
 def read_ball_csv(
@@ -414,46 +382,53 @@ def read_ball_csv(
     frame_size: tuple[int, int] | None = None,
     problems: DataProblems | None = None,
     visible_codes: Sequence[int] = (1, 2),
+    labels: LabelsConfig | None = None,
+    coords_size: tuple[int, int] | None = None,
 ) -> TrackLabels:
-    """Read a ``Frame,Visibility,X,Y`` CSV (columns matched by meaning).
+    """Read a ``Frame,Visibility,X,Y`` CSV (columns matched by meaning or by ``labels``).
 
     Args:
         path: the CSV file.
         frame_count: number of frames of the video it labels: rows past the end are skipped and
             frames without a row reported (they stay unlabelled). None: not checked.
-        frame_size: ``(W, H)``: rows with coordinates outside the frame are skipped.
+        frame_size: ``(W, H)``: rows with coordinates outside the frame are skipped; normalised
+            coordinates are multiplied by it.
         problems: collector for skipped rows; None: a lenient one that warns once at the end.
-        visible_codes: codes that need coordinates (a visible ball without x/y is malformed).
+        visible_codes: codes that mean a visible ball (it needs coordinates).
+        labels: ``data.labels`` (column names, units, frames without a row); None: the usual
+            layout with a visibility column, in pixels.
+        coords_size: ``(W, H)`` that normalised coordinates are fractions of, when
+            ``frame_size`` is not given (nothing is checked against it).
 
     Returns:
-        :class:`TrackLabels` of the valid rows, sorted by frame (skipped rows are absent).
+        :class:`TrackLabels` of the valid rows, sorted by frame (skipped rows are absent), in
+        original-frame pixels.
 
     Raises:
-        DataError: the file is missing, unreadable or lacks a needed column; any bad row when
-            ``problems`` is strict.
+        DataError: the file is missing, unreadable, lacks a needed column or contradicts
+            ``labels`` (the message names file, line and column); any bad row when ``problems``
+            is strict.
     """
     path = Path(path)
     own = problems is None
     problems = problems if problems is not None else DataProblems()
-    header, body = _read_rows(path)
-    columns = match_columns(header, ("frame", "visibility", "x", "y"), (), str(path), problems)
-    rows: list[tuple[int, _Row]] = []
-    seen: dict[int, int] = {}
+    rules = LabelRules.from_config(labels, visible_codes)
+    parsed, body, columns = _parse_file(path, "frame", frame_size, coords_size, problems, rules)
     mentioned: set[int] = set()
-    for line, cells in body:
-        where = f"{path}:{line}"
+    for _, cells in body:
         with contextlib.suppress(ValueError, IndexError, OverflowError):
             mentioned.add(int(float(cells[columns["frame"]])))
-        row = _parse_row(cells, columns, "frame", path, line, problems, frame_size, visible_codes)
-        if row is None:
-            continue
+    rows: list[tuple[int, _Row]] = []
+    seen: dict[int, int] = {}
+    for row in parsed:
         frame = int(row.key)
         if frame in seen:
+            where = f"{path}:{row.line}"
             problems.add("duplicate_frame", where, f"frame {frame} already on line {seen[frame]}")
             continue
-        seen[frame] = line
+        seen[frame] = row.line
         rows.append((frame, row))
-    rows = _check_coverage(path, rows, frame_count, problems, len(body), mentioned)
+    rows = _check_coverage(path, rows, frame_count, problems, len(body), mentioned, rules)
     if own:
         problems.warn(str(path))
     return _to_labels(rows, with_status=False)
@@ -471,6 +446,8 @@ def read_tennis_csv(
     frame_size: tuple[int, int] | None = None,
     problems: DataProblems | None = None,
     visible_codes: Sequence[int] = (1, 2),
+    labels: LabelsConfig | None = None,
+    coords_size: tuple[int, int] | None = None,
 ) -> TrackLabels:
     """Read a TrackNet tennis ``Label.csv`` (columns matched by meaning, e.g. ``File Name``).
 
@@ -480,7 +457,8 @@ def read_tennis_csv(
             position of its file (matched by name, or by stem when the CSV omits extensions).
             Rows naming an absent image are skipped; images without a row stay unlabelled.
             None: frames are the positions of the CSV's file names in natural sort order.
-        frame_size, problems, visible_codes: as for :func:`read_ball_csv`.
+        frame_size, problems, visible_codes, labels, coords_size: as for :func:`read_ball_csv`
+            (``data.labels.frame`` does not apply: rows are keyed by file name).
 
     Returns:
         :class:`TrackLabels` (with ``status``) of the valid rows, sorted by frame.
@@ -488,25 +466,22 @@ def read_tennis_csv(
     path = Path(path)
     own = problems is None
     problems = problems if problems is not None else DataProblems()
-    header, body = _read_rows(path)
-    columns = match_columns(
-        header, ("file", "visibility", "x", "y"), ("status",), str(path), problems
-    )
+    rules = LabelRules.from_config(labels, visible_codes)
+    parsed_rows, body, columns = _parse_file(path, "file", frame_size, coords_size, problems, rules)
     parsed: list[_Row] = []
     seen: dict[str, int] = {}
-    named: list[str] = []  # the file of every row, valid or not
-    for line, cells in body:
-        if len(cells) > columns["file"]:
-            named.append(Path(cells[columns["file"]].strip()).name)
-        where = f"{path}:{line}"
-        row = _parse_row(cells, columns, "file", path, line, problems, frame_size, visible_codes)
-        if row is None:
-            continue
+    named = [  # the file of every row, valid or not
+        Path(cells[columns["file"]].strip()).name
+        for _, cells in body
+        if len(cells) > columns["file"]
+    ]
+    for row in parsed_rows:
         name = Path(str(row.key)).name
         if name in seen:
+            where = f"{path}:{row.line}"
             problems.add("duplicate_frame", where, f"{name} already on line {seen[name]}")
             continue
-        seen[name] = line
+        seen[name] = row.line
         parsed.append(row)
     if image_names is None:
         order = {n: i for i, n in enumerate(sorted(seen, key=natural_key))}
@@ -527,7 +502,7 @@ def read_tennis_csv(
         rows.append((frame, row))
     count = None if image_names is None else len(image_names)
     mentioned = {f for f in map(frame_of, named) if f is not None}
-    rows = _check_coverage(path, rows, count, problems, len(body), mentioned)
+    rows = _check_coverage(path, rows, count, problems, len(body), mentioned, rules)
     if own:
         problems.warn(str(path))
     return _to_labels(rows, with_status=True)
@@ -537,14 +512,26 @@ def read_any_labels(
     path: str | Path,
     problems: DataProblems | None = None,
     visible_codes: Sequence[int] = (1, 2),
+    labels: LabelsConfig | None = None,
+    coords_size: tuple[int, int] | None = None,
 ) -> TrackLabels:
     """Read a ball CSV or a tennis ``Label.csv``, whichever the header says it is.
 
     Tennis rows get frame numbers by the natural order of their file names (``0000.jpg`` = 0).
+    A file whose frame column ``labels`` names is a ball CSV. ``labels`` and ``coords_size`` are
+    as for :func:`read_ball_csv`; rows are not checked against a frame size.
     """
     path = Path(path)
-    header, _ = _read_rows(path)
-    normalised = {_normalise(h) for h in header}
-    if normalised & set(_SYNONYMS["file"]) and not normalised & set(_SYNONYMS["frame"]):
-        return read_tennis_csv(path, problems=problems, visible_codes=visible_codes)
-    return read_ball_csv(path, problems=problems, visible_codes=visible_codes)
+    _, header, _ = _read_rows(path)
+    framed = header_has(header, "frame") or bool(labels is not None and labels.frame)
+    if header_has(header, "file") and not framed:
+        return read_tennis_csv(
+            path,
+            problems=problems,
+            visible_codes=visible_codes,
+            labels=labels,
+            coords_size=coords_size,
+        )
+    return read_ball_csv(
+        path, problems=problems, visible_codes=visible_codes, labels=labels, coords_size=coords_size
+    )

@@ -10,6 +10,9 @@ A model folder holds:
   every other file (a folder whose files do not match is refused). It is written last, so a
   folder without it is incomplete.
 
+A run folder (``tracknet train``'s ``run.dir``) holds such folders: the latest weights at its top,
+``best/`` and ``last/``; :func:`resolve_checkpoint` finds the one a path names.
+
 :func:`save_model` / :func:`load_model` work for every model :func:`tracknet.models.build_model`
 makes (the model's ``config`` is what ``model.json`` records, and what the loader rebuilds from).
 """
@@ -97,6 +100,41 @@ def save_model(
     }
     atomic_write_text(directory / META, json.dumps(meta, indent=2))
     return directory
+
+
+def resolve_weights(path: str | Path) -> Path:
+    """The model folder a path names: a run folder's ``best/``, else the folder itself.
+
+    A run folder's ``best/`` (best validation F1) is preferred over its latest weights; a
+    ``best.old/`` stands in for it when training was killed while swapping a new ``best/`` in.
+    ``best/``, ``last/`` or any folder holding ``model.json`` is taken as it is.
+
+    Raises:
+        CheckpointError: the path does not exist or holds no model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    candidates = (path / "best", path / "best.old", path)
+    weights = next((c for c in candidates if (c / META).exists()), path)
+    if not (weights / META).exists():
+        raise CheckpointError(
+            f"{path} holds no model (no {META}): pass a run folder written by tracknet train"
+        )
+    return weights
+
+
+def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
+    """``(weights folder, config.yaml)`` for a run folder, its ``best/`` or ``last/``.
+
+    The weights are :func:`resolve_weights`'s; the configuration is the run folder's.
+    """
+    path = Path(path)
+    weights = resolve_weights(path)
+    for folder in (path, path.parent):
+        if (folder / "config.yaml").exists():
+            return weights, folder / "config.yaml"
+    raise CheckpointError(f"no config.yaml in {path} or its parent: is this a run folder?")
 
 
 def read_meta(directory: str | Path) -> dict:

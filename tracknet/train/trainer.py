@@ -9,7 +9,8 @@ optimizer, the keyed loader) and runs the loop: steps, logging, validation, chec
 live beside it: the batch order in :mod:`~tracknet.train.sampler`, the samples and crops in
 :mod:`~tracknet.train.samples`, the schedule in :mod:`~tracknet.train.optim`, validation in
 :mod:`~tracknet.train.validate`, the log in :mod:`~tracknet.train.run_log`, the checkpoints in
-:mod:`~tracknet.train.checkpoint`.
+:mod:`~tracknet.train.checkpoint`, fine-tuning from another run (``train.init_from``) in
+:mod:`~tracknet.train.init_from`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tracknet.data.transforms import WindowAugment
 from tracknet.errors import UserError
 from tracknet.eval.plots import plot_training_curves
 from tracknet.models import build_model
-from tracknet.models.serialization import META, WEIGHTS, save_model
+from tracknet.models.serialization import BACKBONE_DIR, META, WEIGHTS, save_model
 from tracknet.train import losses  # the module: tests replace losses.heatmap_loss
 from tracknet.train.checkpoint import (
     find_resumable,
@@ -42,6 +43,7 @@ from tracknet.train.checkpoint import (
     save_model_folder,
     save_training_state,
 )
+from tracknet.train.init_from import BACKBONE, init_from
 from tracknet.train.optim import apply_lr, build_optimizer
 from tracknet.train.run_log import RunLog
 from tracknet.train.sampler import ResumableBatchSampler
@@ -93,11 +95,19 @@ class Trainer:
         if len(self.train_windows) == 0:
             raise UserError(f"the training split of {cfg.data.root!r} has no labelled windows")
         self.model = build_model(cfg)
+        # the backbone's weights are not the pretrained ones (a fine-tuned source's): save them
+        # even when it is frozen, or the run could not be loaded again
+        self.keep_backbone = False
+        if cfg.train.init_from and not resume:  # a resume restores its own weights instead
+            report = init_from(self.model, cfg.train.init_from, strict=cfg.train.init_strict)
+            self.keep_backbone = any(name.startswith(BACKBONE) for name in report.loaded)
         self.optimizer = build_optimizer(self.model, cfg.train)
         self.step, self.best_f1 = 0, -1.0
         if resume:
-            state = load_training_state(find_resumable(self.run_dir), self.model, self.optimizer)
+            last = find_resumable(self.run_dir)
+            state = load_training_state(last, self.model, self.optimizer)
             self.step, self.best_f1 = int(state["step"]), float(state["best_f1"])
+            self.keep_backbone = (last / BACKBONE_DIR).is_dir()  # saved with it: keep doing so
             if self.main:
                 log.info("resuming %s at step %d", self.run_dir, self.step)
         self.model, self.optimizer = self.acc.prepare(self.model, self.optimizer)
@@ -269,7 +279,7 @@ class Trainer:
         save_model(model, directory, save_backbone=self._save_backbone(model))
 
     def _save_backbone(self, model) -> bool | None:
-        return True if self.cfg.train.save_backbone else None
+        return True if self.cfg.train.save_backbone or self.keep_backbone else None
 
     def _checkpoint(self) -> None:
         self.acc.wait_for_everyone()
