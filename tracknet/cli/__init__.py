@@ -22,6 +22,7 @@ from tracknet.utils import storage_error
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("tracknet.cli.demo", "synthesise data, train, evaluate and predict, end to end"),
     "synth": ("tracknet.cli.synth", "write synthetic labelled ball footage in a dataset layout"),
+    "cache": ("tracknet.cli.cache", "decode a dataset's videos once into a frame cache"),
     "train": ("tracknet.cli.train", "train a model (one CPU, one GPU or many under accelerate)"),
     "eval": ("tracknet.cli.eval", "score a checkpoint on a split, or a predicted CSV on labels"),
     "predict": ("tracknet.cli.predict", "track the ball in videos: CSV and overlay video"),

@@ -12,6 +12,8 @@ Argument parsing only: each benchmark is a :class:`Benchmark` in :data:`BENCHMAR
   model alone at the same batch size (:func:`tracknet.bench.predict.run_predict_benchmark`).
 * ``accuracy``: model variants trained on the fixed synthetic benchmark, test scores side by side
   (:func:`tracknet.bench.accuracy.run_accuracy_benchmark`).
+* ``label``: how long a frame of ``tracknet label`` takes to reach the page, stepping and seeking,
+  before and after its background pass (:func:`tracknet.label.bench.run_label_benchmark`).
 
 The :mod:`tracknet.bench` modules are imported by the ``run`` functions: they import torch, which
 ``tracknet bench BENCHMARK --help`` does not need.
@@ -51,7 +53,13 @@ def _configure_data(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--synth",
         action="store_true",
-        help="write a temporary tennis dataset of 1280x720 JPEGs (the default without --root)",
+        help="write a temporary 1280x720 dataset (the default without --root)",
+    )
+    parser.add_argument(
+        "--synth-format",
+        choices=["tennis", "shuttlecock", "generic"],
+        default="tennis",
+        help="layout of --synth: tennis JPEGs (default), or shuttlecock / generic H.264 videos",
     )
     parser.add_argument("--config", help="a YAML config (default: the built-in defaults)")
     parser.add_argument("--input-size", type=parse_size, help="WxH model input, e.g. 512x288")
@@ -83,6 +91,7 @@ def _run_data(args: argparse.Namespace) -> int:
         augment=args.augment,
         synth_clips=args.synth_clips,
         synth_frames=args.synth_frames,
+        synth_format=args.synth_format,
         json_path=args.json,
     )
     return 0
@@ -212,6 +221,51 @@ def _run_accuracy(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- bench label
+def _configure_label(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source",
+        nargs="?",
+        help="a video or image folder (default: a synthetic 1920x1080 H.264 clip)",
+    )
+    parser.add_argument("--steps", type=int, default=120, help="frames stepped and played (120)")
+    parser.add_argument("--seeks", type=int, default=30, help="random seeks in each phase (30)")
+    parser.add_argument("--synth-frames", type=int, default=300, help="synthetic clip (300)")
+    parser.add_argument(
+        "--synth-gop",
+        type=int,
+        help="keyframe interval of the synthetic clip (default: one a second; 250: x264's)",
+    )
+    parser.add_argument(
+        "--pass-timeout",
+        type=float,
+        default=900.0,
+        help="seconds to wait for the background pass before the second phase (900)",
+    )
+    parser.add_argument(
+        "--no-pass",
+        action="store_true",
+        help="without the background pass: every frame not in memory is decoded on request",
+    )
+    parser.add_argument("--json", help="also write the result as JSON here")
+
+
+def _run_label(args: argparse.Namespace) -> int:
+    from tracknet.label.bench import run_label_benchmark  # start-up time: uvicorn, PyAV, torch
+
+    run_label_benchmark(
+        args.source,
+        steps=args.steps,
+        seeks=args.seeks,
+        synth_frames=args.synth_frames,
+        synth_gop=args.synth_gop,
+        pass_timeout=args.pass_timeout,
+        disk_cache=not args.no_pass,
+        json_path=args.json,
+    )
+    return 0
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "data": Benchmark(
         "frames/s delivered by the training DataLoader at the model input size",
@@ -232,6 +286,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         "train model variants on the fixed synthetic benchmark; test F1/precision/recall side by side",
         _configure_accuracy,
         _run_accuracy,
+    ),
+    "label": Benchmark(
+        "tracknet label: frame arrival when stepping and seeking, before and after its pass",
+        _configure_label,
+        _run_label,
     ),
 }
 

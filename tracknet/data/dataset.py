@@ -1,8 +1,12 @@
 """Training windows: ``T`` consecutive labelled frames of one clip, decoded lazily.
 
 Only an index of windows is kept in memory (clip number, first frame); frames are read from disk
-in ``__getitem__`` (JPEGs at reduced scale with Pillow's draft mode, videos by random access), so
-memory does not grow with the size of the dataset.
+in ``__getitem__``, so memory does not grow with the size of the dataset. With a
+:class:`~tracknet.data.frame_cache.FrameCache` (``data.cache``, on by default through
+:meth:`ClipWindowDataset.from_config`) a window is a slice of the clip's memory-mapped frames,
+decoded once at the input size; without one, JPEGs are decoded at reduced scale with Pillow's
+draft mode and videos by random access. Both give the same pixels (the cache stores what
+:meth:`HeatmapCodec.resize_frame` makes of the decoded frames).
 
 Conventions of an item (the default collate stacks them into a batch):
 
@@ -37,8 +41,9 @@ from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_in
 
 from tracknet.data.codec import HeatmapCodec
 from tracknet.data.formats import Clip, is_visible, load_clips
+from tracknet.data.frame_cache import CacheReport, FrameCache, build_caches, is_auto
 from tracknet.data.splits import SPLITS, split_clips
-from tracknet.errors import DataError, UserError
+from tracknet.errors import DataError, StorageError, UserError
 from tracknet.io import video  # the module: tests count the calls of video.open_image
 from tracknet.utils import log
 
@@ -55,7 +60,7 @@ def load_split(cfg: Config, split: str) -> list[Clip]:
 
     Args:
         cfg: the configuration (``data.root``, ``data.format``, ``data.strict``,
-            ``data.visible_codes``, ``data.split``).
+            ``data.visible_codes``, ``data.labels``, ``data.split``).
         split: ``train``, ``val`` or ``test``.
 
     Returns:
@@ -74,8 +79,49 @@ def load_split(cfg: Config, split: str) -> list[Clip]:
         cfg.data.format,
         strict=cfg.data.strict,
         visible_codes=tuple(cfg.data.visible_codes),
+        labels=cfg.data.labels,
     )
     return split_clips(clips, cfg.data.split)[split]
+
+
+def cache_dataset(cfg: Config, progress: bool | None = True) -> CacheReport:
+    """Build the frame caches of every clip of ``cfg``'s dataset (all splits) at its geometry.
+
+    What ``tracknet cache`` runs; training builds missing caches by itself
+    (:meth:`ClipWindowDataset.from_config`). ``progress``: a progress bar per clip.
+    """
+    cache = FrameCache.from_config(cfg, HeatmapCodec.from_config(cfg))
+    clips = [clip for split in SPLITS for clip in load_split(cfg, split)]
+    return build_caches(cache, clips, progress=progress)
+
+
+def prepare_cache(
+    cfg: Config, codec: HeatmapCodec, clips: Sequence[Clip], split: str = ""
+) -> FrameCache | None:
+    """The frame cache ``data.cache`` asks for, with the caches of ``clips`` built.
+
+    None when the cache is off, covers none of the clips, or the disk has no room for it (a
+    warning says so: the clips are then decoded from their files).
+    """
+    cache = FrameCache.from_config(cfg, codec)
+    if cache is None or not any(cache.covers(clip) for clip in clips):
+        return None
+    try:
+        # an automatic cache takes at most half the free space; a folder the user named, all
+        report = build_caches(cache, clips, max_share=0.5 if is_auto(cfg.data.cache) else 1.0)
+    except StorageError as exc:  # no room: train from the files rather than stop
+        log.warning("%s; decoding the clips instead", exc)
+        return None
+    log.info(
+        "frame cache: %d %s clip(s) at %s (%d built in %.1f s), %.1f MiB",
+        report.clips,
+        split,
+        report.directory,
+        report.built,
+        report.seconds,
+        report.bytes / 2**20,
+    )
+    return cache
 
 
 def window_starts(labelled: np.ndarray, length: int, stride: int) -> np.ndarray:
@@ -105,6 +151,8 @@ class ClipWindowDataset(Dataset):
             :func:`make_loader` reseeds its copy).
         visible_codes: visibility codes that count as a visible ball.
         strict: raise when a frame cannot be decoded; otherwise warn and use the next window.
+        cache: read the frames from this frame cache (built per clip on first use when missing);
+            None: decode them from the source files.
 
     Attributes:
         uint8_frames: when True, items carry ``uint8 [T, 3, H_in, W_in]`` frames in ``[0, 255]``
@@ -121,6 +169,7 @@ class ClipWindowDataset(Dataset):
         seed: int = 0,
         visible_codes: Sequence[int] = (1, 2),
         strict: bool = False,
+        cache: FrameCache | None = None,
     ) -> None:
         if frames_per_clip < 1:
             raise ValueError(f"frames_per_clip must be >= 1, got {frames_per_clip}")
@@ -134,6 +183,7 @@ class ClipWindowDataset(Dataset):
         self.augment = augment
         self.visible_codes = tuple(int(c) for c in visible_codes)
         self.strict = strict
+        self.cache = cache
         self.uint8_frames = False
         self.reseed(seed)
         self._rows: list[np.ndarray] = []  # per clip: label row of each frame, -1 = unlabelled
@@ -158,6 +208,9 @@ class ClipWindowDataset(Dataset):
     ) -> ClipWindowDataset:
         """The windows of one split of ``cfg.data`` (clips from :func:`load_split`).
 
+        With ``data.cache`` on (``auto``, the default), the frame caches of the split's clips are
+        built here when missing, before any DataLoader worker starts.
+
         Args:
             cfg: the configuration (``data.*``, ``model.frames``, ``train.seed``).
             split: ``train``, ``val`` or ``test``.
@@ -165,15 +218,19 @@ class ClipWindowDataset(Dataset):
             stride: window stride; default ``data.stride``; None: back to back (validation).
             codec: the run's codec; None: ``HeatmapCodec.from_config(cfg)``.
         """
+        clips = load_split(cfg, split)
+        codec = HeatmapCodec.from_config(cfg) if codec is None else codec
+        cache = prepare_cache(cfg, codec, clips, split)
         return cls(
-            load_split(cfg, split),
-            HeatmapCodec.from_config(cfg) if codec is None else codec,
+            clips,
+            codec,
             frames_per_clip=cfg.data.frames_per_clip or cfg.model.frames,
             stride=cfg.data.stride if stride is _FROM_CONFIG else stride,
             augment=augment,
             seed=cfg.train.seed,
             visible_codes=tuple(cfg.data.visible_codes),
             strict=cfg.data.strict,
+            cache=cache,
         )
 
     def reseed(self, seed: int) -> None:
@@ -186,7 +243,8 @@ class ClipWindowDataset(Dataset):
     def __repr__(self) -> str:
         return (
             f"ClipWindowDataset({len(self.clips)} clips, {len(self)} windows of "
-            f"{self.frames_per_clip} frames, stride {self.stride}, augment={self.augment is not None})"
+            f"{self.frames_per_clip} frames, stride {self.stride}, augment={self.augment is not None}, "
+            f"cache={self.cache!r})"
         )
 
     def __getitem__(self, index: int) -> dict[str, Any]:
@@ -216,6 +274,13 @@ class ClipWindowDataset(Dataset):
         target, _ = self.codec.scaled_size(clip.frame_size)
         return np.stack([video.open_image(clip.source[f], target_size=target) for f in frames])
 
+    def _cached(self, clip: Clip, frames: np.ndarray) -> np.ndarray | None:
+        """``uint8 [T, H_in, W_in, 3]`` from the frame cache, or None (no cache, or unwritable)."""
+        if self.cache is None or not self.cache.covers(clip):
+            return None
+        cached = self.cache.frames(clip)
+        return None if cached is None else cached.read(frames, clip)
+
     def _load(self, index: int, rng: np.random.Generator | None) -> dict[str, Any]:
         clip_index, start = (int(v) for v in self.windows[index])
         clip = self.clips[clip_index]
@@ -226,18 +291,23 @@ class ClipWindowDataset(Dataset):
         xy = np.stack([labels.x[rows], labels.y[rows]], axis=1).astype(np.float64)
         xy[~visible] = 0.0
         xy_input = self.codec.frame_to_input(xy, clip.frame_size)
-        decoded = self._decode(clip, frames)
+        resized = self._cached(clip, frames)  # uint8 [T, H_in, W_in, 3], or None: decode
+        decoded = self._decode(clip, frames) if resized is None else None
         if self.augment is not None and rng is not None:
             # The augmentation works on uint8 [T, H_in, W_in, 3] with input-pixel labels.
-            images = np.stack([self.codec.resize_frame(im, clip.frame_size) for im in decoded])
-            images, xy_input, visible_in = self.augment(images, xy_input, visible.copy(), rng)
+            if resized is None:
+                resized = np.stack([self.codec.resize_frame(im, clip.frame_size) for im in decoded])
+            images, xy_input, visible_in = self.augment(resized, xy_input, visible.copy(), rng)
             pixels = torch.from_numpy(np.ascontiguousarray(images))
             inputs = pixels.permute(0, 3, 1, 2).contiguous()  # [T, 3, H_in, W_in] uint8
         else:
             visible_in = visible
-            inputs = self.codec.resize_frames_torch(
-                torch.from_numpy(decoded), clip.frame_size, as_uint8=True
-            )
+            if resized is not None:  # the cache holds exactly what resize_frames_torch makes
+                inputs = torch.from_numpy(resized).permute(0, 3, 1, 2).contiguous()
+            else:
+                inputs = self.codec.resize_frames_torch(
+                    torch.from_numpy(decoded), clip.frame_size, as_uint8=True
+                )
         if not self.uint8_frames:
             inputs = inputs.float().div_(255.0)
         visible_in = np.asarray(visible_in, dtype=bool)
