@@ -25,6 +25,14 @@ CLIP_SIZE = (320, 180)  # (W, H) of the synthetic clips
 CLIP_FRAMES = 20
 
 
+@pytest.fixture(autouse=True)
+def frame_cache_home(tmp_path, monkeypatch) -> Path:
+    """The background pass's frame folders go under the test's own folder, not ~/.cache."""
+    home = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return home / "tracknet" / "label-frames"
+
+
 @pytest.fixture(scope="session")
 def datasets(tmp_path_factory) -> dict[str, Path]:
     """One small synthetic dataset per layout (written once; tests copy what they change)."""

@@ -465,6 +465,86 @@ def close_cached_videos() -> None:
             decoder.close()
 
 
+def keyframe_indices(path: str | Path) -> list[int]:
+    """The frame indices of a video's keyframes, from one scan of its packets (nothing decoded).
+
+    Demuxing reads the file once without decoding (about as fast as the disk reads), so the
+    result is exact in any container, also in those without a seek index; an MP4's own index
+    counts decode time, a frame or two early when the video has B-frames. Frames are numbered as
+    :class:`VideoReader` numbers them. A truncated file gives the keyframes before the damage.
+
+    Raises:
+        DataError: the file cannot be opened as a video.
+    """
+    path = Path(path)
+    container, stream = _open_input(path)
+    with container:
+        clock = _FrameClock(stream, _stream_fps(stream, path))
+        stamps: list[int] = []
+        first: int | None = None
+        try:
+            for packet in container.demux(stream):
+                if packet.pts is None or not packet.size:
+                    continue
+                first = packet.pts if first is None else min(first, packet.pts)
+                if packet.is_keyframe:
+                    stamps.append(packet.pts)
+        except av.FFmpegError:
+            pass  # a damaged tail: the keyframes before it
+        if clock.start is None:
+            clock.start = first  # what decoding takes as frame 0: the earliest timestamp
+        return sorted({max(0, clock.index(t) or 0) for t in stamps})
+
+
+class FrameSeeker(_RandomAccessDecoder):
+    """Random access to one video for an interactive viewer: frames one at a time, any order.
+
+    Decodes forward while that is less work than seeking, as :func:`read_frames` does; given the
+    exact keyframes of :func:`keyframe_indices` (:meth:`set_keyframes`), a seek starts at the
+    keyframe at or before the frame asked for (the fewest frames to decode) and a move forward
+    inside one keyframe interval never seeks. Not shared between threads: hold :attr:`lock`
+    around :meth:`read` when it is.
+
+    Example::
+
+        seeker = FrameSeeker("match.mp4")
+        seeker.set_keyframes(keyframe_indices("match.mp4"))
+        frame = seeker.read([1234])[0]  # uint8 [H, W, 3] RGB
+        seeker.close()
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(Path(path))
+        self.exact_keyframes = False
+
+    def set_keyframes(self, keyframes: Sequence[int]) -> None:
+        """Use these keyframe indices (from :func:`keyframe_indices`) from now on."""
+        self.keyframes = sorted({int(k) for k in keyframes})
+        self.exact_keyframes = bool(self.keyframes)
+
+    def cost(self, index: int) -> int:
+        """About how many frames :meth:`read` of ``index`` would decode from the current state.
+
+        Decoding forward: the frames up to ``index``; a seek: the frames from the keyframe
+        before it (from the start when no keyframe is known).
+        """
+        if not self._should_seek(index):
+            return max(1, index - self.position)
+        at = bisect.bisect_right(self.keyframes, index)
+        return index - (self.keyframes[at - 1] if at > 0 else 0) + 1
+
+    def _seek_before(self, first: int) -> None:
+        if self.exact_keyframes:
+            at = bisect.bisect_right(self.keyframes, first)  # keyframes[at - 1] <= first
+            if at > 0:
+                self._seek(self.keyframes[at - 1], first)
+                item = self._next()
+                if item is not None and item[0] <= first:
+                    self._pending = item
+                    return
+        super()._seek_before(first)  # no keyframe index, or the file disagrees with it
+
+
 # --------------------------------------------------------------------------- images
 def open_image(path: str | Path, target_size: tuple[int, int] | None = None) -> np.ndarray:
     """Read an image as RGB ``uint8 [H, W, 3]``.

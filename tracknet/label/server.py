@@ -43,8 +43,12 @@ def open_session(
     labels: str | Path | None = None,
     checkpoint: str | Path | None = None,
     overrides: Sequence[str] = (),
+    disk_cache: bool = True,
 ) -> LabelSession:
     """Resolve SOURCE, open its label store (replaying the journal) and start the model.
+
+    ``disk_cache``: run the background pass that stores a video's frames as JPEG files
+    (:mod:`tracknet.label.jpeg_cache`); off, frames not in memory are decoded on request.
 
     Raises:
         UserError: SOURCE or the label file cannot be used, or another server holds it.
@@ -59,7 +63,7 @@ def open_session(
             store.close()
             raise UserError(f"--checkpoint {checkpoint} does not exist")
         suggestions = Suggestions(src, checkpoint, overrides).start()
-    return LabelSession(src, store, FrameServer(src), suggestions)
+    return LabelSession(src, store, FrameServer(src, disk_cache=disk_cache), suggestions)
 
 
 def bind(host: str, port: int) -> socket.socket:
