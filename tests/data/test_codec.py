@@ -226,3 +226,18 @@ def test_heatmap_size_for_other_inputs_keeps_the_ratio():
     wide = HeatmapCodec((1280, 720), (256, 144))
     assert wide.heatmap_size_for((640, 360)) == (128, 72)
     assert wide.heatmap_size_for((256, 160)) == (51, 32)  # 51.2 and 32
+
+
+def test_disk_target_is_trackv2s_binary_disk():
+    """``target="disk"``: 1 within ``sigma`` heatmap pixels of the ball, 0 elsewhere."""
+    codec = HeatmapCodec((64, 48), (64, 48), sigma=2.5, target="disk")
+    heat = codec.encode(np.array([[20.0, 10.0], [np.nan, np.nan]]), np.array([True, False]))
+    assert heat.shape == (2, 48, 64) and heat.dtype == np.float32
+    assert set(np.unique(heat[0])) == {0.0, 1.0} and not heat[1].any()
+    rows, cols = np.nonzero(heat[0])
+    assert ((cols - 20.0) ** 2 + (rows - 10.0) ** 2 <= 6.25).all() and len(rows) == 21
+    assert "target='disk'" in repr(codec) and "target" not in repr(HeatmapCodec())
+    with pytest.raises(ValueError, match="target"):
+        HeatmapCodec(target="cross")
+    cfg = load_config(overrides=["model.heatmap.target=disk"])
+    assert HeatmapCodec.from_config(cfg).target == "disk"

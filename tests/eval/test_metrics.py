@@ -13,6 +13,7 @@ from tracknet.eval.metrics import (
     evaluate_clips,
     format_table,
     scores_from_counts,
+    slow_frames,
     summarize,
 )
 
@@ -199,3 +200,29 @@ def test_format_table_lists_clips_and_overall():
     assert "100.00" in body[0] and "3.00" in body[0]
     assert body[1].rstrip().endswith("-")  # no TP: no RMSE
     assert "66.67" in body[2]  # overall accuracy 2/3
+
+
+def test_still_or_slow_ball_recall():
+    """``slow``: frames whose true ball moved < 2 px since the previous frame, and their recall."""
+    a = _arrays(
+        [
+            (1, 100, 100, 1, 100, 100),  # first frame: never slow
+            (1, 101, 100, 1, 101, 100),  # moved 1 px: slow, TP
+            (0, 0, 0, 1, 102, 100),  # moved 1 px: slow, FN
+            (1, 150, 100, 1, 150, 100),  # moved 48 px: not slow
+            (0, 0, 0, 0, 0, 0),  # no ball
+            (1, 150, 100, 1, 150, 100),  # previous frame had no ball: not slow
+            (1, 140, 100, 1, 150.5, 100),  # moved 0.5 px: slow, FP1
+        ]
+    )
+    assert slow_frames(a[2], a[3], 2.0).tolist() == [0, 1, 1, 0, 0, 0, 1]
+    result = evaluate_clips({"c": (*a, FRAME), "d": (*_arrays([(0, 0, 0, 1, 5, 5)]), FRAME)})
+    slow = result["slow"]
+    assert slow["max_motion_px"] == 2.0
+    assert slow["clips"]["c"] == {"frames": 3, "tp": 1, "fp1": 1, "fn": 1, "recall": 0.5}
+    assert slow["clips"]["d"]["frames"] == 0 and slow["clips"]["d"]["recall"] == 0.0
+    assert slow["overall"] == slow["clips"]["c"]
+    assert format_table(result).splitlines()[-1] == (
+        "still or slow ball (moved < 2 px since the previous frame): 3 frames, recall 50.00% "
+        "(TP 1, FP1 1, FN 1)"
+    )

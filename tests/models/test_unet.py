@@ -1,6 +1,7 @@
 """The TrackNetV2-style baseline: shapes, the shared interface, the heatmap ratio, save / load."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -66,3 +67,20 @@ def test_unet_saves_no_backbone_even_when_asked(tmp_path):
     assert meta["includes_backbone"] is False and meta["backbone_id"] is None
     assert not (tmp_path / "run" / "backbone").exists()
     assert isinstance(load_model(tmp_path / "run"), type(model))
+
+
+def test_trackv2s_layer_order_and_the_preset():
+    """``model.unet.order=conv_relu_bn`` is TrackNetV2's layer (biased conv, ReLU, batch norm);
+    configs/unet_tracknetv2.yaml builds TrackNetV2: 9 in, 3 out at 512x288, 64-512 wide."""
+    preset = Path(__file__).resolve().parents[2] / "configs" / "unet_tracknetv2.yaml"
+    cfg = load_config(preset)
+    assert cfg.train.optimizer == "adadelta" and cfg.train.loss == "wbce_sum"
+    assert cfg.model.heatmap.target == "disk" and cfg.model.heatmap.size == [512, 288]
+    model = build_model(cfg)
+    first = model.enc1[0]
+    assert isinstance(first[1], torch.nn.ReLU) and isinstance(first[2], torch.nn.BatchNorm2d)
+    assert first[0].in_channels == 9 and first[0].bias is not None
+    assert model.bottom[0][0].out_channels == 512 and model.out.out_channels == 3
+    assert 11e6 < sum(p.numel() for p in model.parameters()) < 12e6  # TrackNetV2: 11.3 M
+    small = build_model(load_config(overrides=["model.type=unet", "model.unet.base_channels=4"]))
+    assert isinstance(small.enc1[0][1], torch.nn.BatchNorm2d)  # the default order is unchanged

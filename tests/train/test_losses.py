@@ -105,3 +105,14 @@ def test_bad_arguments():
         heatmap_loss(logits, target, kind="mse")
     with pytest.raises(ValueError, match="same shape"):
         heatmap_loss(logits, target[:1])
+
+
+def test_wbce_sum_is_trackv2s_summed_loss():
+    """``wbce_sum`` is TrackNetV2's loss: the same terms summed over every pixel of the batch."""
+    logits, target = _sample(4)
+    got = heatmap_loss(logits, target, "wbce_sum")
+    want = _naive(logits, target, "wbce") * target.numel()
+    assert got.dtype == torch.float32 and got.item() == pytest.approx(want.item(), rel=1e-5)
+    assert wbce(logits, target, reduction="sum").item() == pytest.approx(got.item())
+    with pytest.raises(ValueError, match="reduction"):
+        wbce(logits, target, reduction="max")

@@ -117,3 +117,20 @@ def test_apply_lr_sets_every_group_and_returns_the_head_rate():
             scale = 0.1 if group["name"].startswith("backbone") else 1.0
             assert group["lr"] == pytest.approx(1e-3 * scale * factor)
             assert group["base_lr"] == pytest.approx(1e-3 * scale), "base rates never change"
+
+
+def test_adadelta_is_trackv2s_optimiser_with_the_same_groups():
+    model = Toy()
+    adamw = build_optimizer(model, _cfg())
+    opt = build_optimizer(model, _cfg(optimizer="adadelta", lr=1.0, weight_decay=0.0))
+    assert isinstance(opt, torch.optim.Adadelta) and isinstance(adamw, torch.optim.AdamW)
+    assert [g["name"] for g in opt.param_groups] == [g["name"] for g in adamw.param_groups]
+    assert {g["base_lr"] for g in opt.param_groups} == {1.0, 0.1}
+    before = model.head.weight.detach().clone()
+    model.head.weight.sum().backward()
+    opt.step()
+    assert not torch.equal(before, model.head.weight)
+    apply_lr(opt, 0, _cfg(optimizer="adadelta", lr=1.0, warmup_steps=0, min_lr_ratio=1.0))
+    assert opt.param_groups[-1]["lr"] in (1.0, 0.1)
+    with pytest.raises(ValueError, match="optimizer"):
+        build_optimizer(model, _cfg(optimizer="sgd"))

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from tracknet.config import Config
 
 RESIZE_MODES = ("stretch", "letterbox")
+TARGET_SHAPES = ("gaussian", "disk")
 
 ArrayLike = np.ndarray | torch.Tensor
 SizeLike = Sequence[int] | np.ndarray | torch.Tensor
@@ -152,10 +153,13 @@ class HeatmapCodec:
     Args:
         input_size: ``(W, H)`` of the model input.
         heatmap_size: ``(W, H)`` of the model output.
-        sigma: standard deviation of the target Gaussian, in heatmap pixels.
+        sigma: standard deviation of the target Gaussian, in heatmap pixels (the radius of
+            the disk for ``target="disk"``).
         threshold: probability above which a heatmap pixel belongs to a blob.
         resize: ``"stretch"`` (each axis scaled on its own) or ``"letterbox"`` (uniform scale,
             centred zero padding).
+        target: ``"gaussian"`` (peak 1 at the ball) or ``"disk"`` (1 within ``sigma`` heatmap
+            pixels of the ball, 0 elsewhere: TrackNetV2's binary target).
     """
 
     def __init__(
@@ -165,7 +169,10 @@ class HeatmapCodec:
         sigma: float = 2.5,
         threshold: float = 0.5,
         resize: str = "stretch",
+        target: str = "gaussian",
     ) -> None:
+        if target not in TARGET_SHAPES:
+            raise ValueError(f"target must be one of {TARGET_SHAPES}, got {target!r}")
         if resize not in RESIZE_MODES:
             raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
         if not 0.0 < threshold < 1.0:
@@ -177,6 +184,7 @@ class HeatmapCodec:
         self.sigma = float(sigma)
         self.threshold = float(threshold)
         self.resize = resize
+        self.target = target
 
     @classmethod
     def from_config(cls, cfg: Config) -> HeatmapCodec:
@@ -187,12 +195,14 @@ class HeatmapCodec:
             sigma=cfg.model.heatmap.sigma,
             threshold=cfg.eval.threshold,
             resize=cfg.data.resize,
+            target=cfg.model.heatmap.target,
         )
 
     def __repr__(self) -> str:
+        shape = "" if self.target == "gaussian" else f", target={self.target!r}"
         return (
             f"HeatmapCodec(input_size={self.input_size}, heatmap_size={self.heatmap_size}, "
-            f"sigma={self.sigma}, threshold={self.threshold}, resize={self.resize!r})"
+            f"sigma={self.sigma}, threshold={self.threshold}, resize={self.resize!r}{shape})"
         )
 
     # ------------------------------------------------------------------ grid sizes
@@ -373,6 +383,8 @@ class HeatmapCodec:
         else:
             hxy = self.frame_to_heatmap(xy, frame_size)
         wh, hh = self.heatmap_size
+        if self.target == "disk":
+            return self._encode_disk(hxy, visible)
         two_var = 2.0 * self.sigma**2
         # Separable: [..., W_h] and [..., H_h] profiles, their outer product is the 2-D Gaussian.
         gx = np.exp(-((np.arange(wh) - hxy[..., 0:1]) ** 2) / two_var)
@@ -396,6 +408,14 @@ class HeatmapCodec:
         peak_col = gx.argmax(axis=-1).reshape(-1)[items]
         flat[items, peak_row, peak_col] = 1.0
         return heat
+
+    def _encode_disk(self, hxy: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """1.0 on heatmap pixels within ``sigma`` of a visible position (TrackNetV2's target)."""
+        wh, hh = self.heatmap_size
+        dx2 = ((np.arange(wh) - hxy[..., 0:1]) ** 2).astype(np.float32)  # [..., W_h]
+        dy2 = ((np.arange(hh) - hxy[..., 1:2]) ** 2).astype(np.float32)  # [..., H_h]
+        inside = dy2[..., :, None] + dx2[..., None, :] <= np.float32(self.sigma**2)
+        return (inside & visible[..., None, None]).astype(np.float32)
 
     # ------------------------------------------------------------------ decode
     def decode(

@@ -25,6 +25,11 @@ Two tolerance conventions coexist and their numbers are not comparable:
   ``x * W_in / W_frame`` and ``y * H_in / H_frame``: for scoring another tool's CSV, where no
   codec is known (``tracknet eval --pred ... --input-size WxH``).
 
+Still or slow balls (the hardest frames: frame differences show nothing) are scored apart:
+``slow`` in :func:`evaluate_clips` counts the frames whose true ball moved less than
+``SLOW_MOTION_PX`` original-frame pixels since the previous frame of the sequence (both visible),
+and their recall ``TP / (TP + FN)``.
+
 Coordinates are pixels of the original frame; sizes are ``(W, H)``. Coordinates of frames that are
 not visible are ignored (they may be 0 or NaN). Counts are python ints and scores python floats,
 so every result is JSON-serialisable.
@@ -43,6 +48,9 @@ COUNT_KEYS = ("tp", "tn", "fp1", "fp2", "fn")
 TOLERANCE_SPACES = ("original", "input")
 
 ToInput = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+# A true ball that moved less than this (original-frame pixels) since the previous frame is "slow".
+SLOW_MOTION_PX = 2.0
 
 
 class Outcome(IntEnum):
@@ -221,6 +229,32 @@ def summarize(outcomes: np.ndarray, pred_xy: np.ndarray, gt_xy: np.ndarray) -> d
     return scores_from_counts(**counts, sq_err_sum=sq_err)
 
 
+def slow_frames(gt_visible: np.ndarray, gt_xy: np.ndarray, max_motion_px: float) -> np.ndarray:
+    """``bool [N]``: the ball is visible here and in the previous frame of the sequence and moved
+    less than ``max_motion_px`` (original-frame pixels) between them (frame 0 is never slow)."""
+    vis = np.asarray(gt_visible, dtype=bool).reshape(-1)
+    xy = np.asarray(gt_xy, dtype=np.float64).reshape(-1, 2)
+    slow = np.zeros(len(vis), dtype=bool)
+    if len(vis) > 1:
+        moved = _distance(xy[1:], xy[:-1])
+        slow[1:] = vis[1:] & vis[:-1] & (moved < max_motion_px)
+    return slow
+
+
+def _slow_counts(outcomes: np.ndarray, slow: np.ndarray) -> dict[str, int]:
+    codes = np.asarray(outcomes).reshape(-1)[slow]
+    return {
+        "frames": int(slow.sum()),
+        "tp": int((codes == Outcome.TP).sum()),
+        "fp1": int((codes == Outcome.FP1).sum()),
+        "fn": int((codes == Outcome.FN).sum()),
+    }
+
+
+def _with_recall(counts: dict[str, int]) -> dict[str, Any]:
+    return {**counts, "recall": _ratio(counts["tp"], counts["tp"] + counts["fn"])}
+
+
 # --------------------------------------------------------------------------- many clips
 def evaluate_clips(
     per_clip: Mapping[str, tuple],
@@ -237,10 +271,15 @@ def evaluate_clips(
         tolerance_px, tolerance_space, input_size, to_input: as in :func:`classify_frames`.
 
     Returns:
-        ``{"overall": scores, "clips": {name: scores}, "settings": {...}}`` where ``overall``
-        comes from the pooled counts (and pooled squared errors), not the mean over clips.
+        ``{"overall": scores, "clips": {name: scores}, "settings": {...}, "slow": {...}}`` where
+        ``overall`` comes from the pooled counts (and pooled squared errors), not the mean over
+        clips; ``slow`` holds, pooled (``overall``) and per clip (``clips``), the frames whose
+        true ball moved less than ``max_motion_px`` since the previous frame (:func:`slow_frames`)
+        with their ``tp``, ``fp1``, ``fn`` and ``recall``.
     """
     clips: dict[str, dict[str, Any]] = {}
+    slow_clips: dict[str, dict[str, Any]] = {}
+    pooled_slow = {"frames": 0, "tp": 0, "fp1": 0, "fn": 0}
     pooled = dict.fromkeys(COUNT_KEYS, 0)
     pooled_sq_err = 0.0
     for name, item in per_clip.items():
@@ -259,6 +298,10 @@ def evaluate_clips(
         )
         counts, sq_err = _counts_and_sq_err(outcomes, pred_xy, gt_xy)
         clips[str(name)] = scores_from_counts(**counts, sq_err_sum=sq_err)
+        slow = _slow_counts(outcomes, slow_frames(gt_visible, gt_xy, SLOW_MOTION_PX))
+        slow_clips[str(name)] = _with_recall(slow)
+        for key in pooled_slow:
+            pooled_slow[key] += slow[key]
         for key in COUNT_KEYS:
             pooled[key] += counts[key]
         pooled_sq_err += sq_err
@@ -273,6 +316,11 @@ def evaluate_clips(
         "overall": scores_from_counts(**pooled, sq_err_sum=pooled_sq_err),
         "clips": clips,
         "settings": settings,
+        "slow": {
+            "max_motion_px": SLOW_MOTION_PX,
+            "overall": _with_recall(pooled_slow),
+            "clips": slow_clips,
+        },
     }
 
 
@@ -312,6 +360,13 @@ def format_table(result: Mapping[str, Any]) -> str:
     if clips:
         lines.append(rule)
     lines.append(_row("overall", result["overall"], name_width))
+    slow = result.get("slow", {}).get("overall")
+    if slow and slow["frames"]:
+        lines.append(
+            f"still or slow ball (moved < {result['slow']['max_motion_px']:g} px since the "
+            f"previous frame): {slow['frames']} frames, recall {100.0 * slow['recall']:.2f}% "
+            f"(TP {slow['tp']}, FP1 {slow['fp1']}, FN {slow['fn']})"
+        )
     return "\n".join(lines)
 
 

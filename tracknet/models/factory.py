@@ -45,6 +45,7 @@ def build_unet(m: ModelConfig) -> TrackNetV2UNet:
         wh_to_hw(m.heatmap.size),
         input_hw=wh_to_hw(m.input_size),
         config=m,
+        order=m.unet.order,
     )
 
 

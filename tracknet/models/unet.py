@@ -21,8 +21,16 @@ from torch import nn
 from tracknet.config import ModelConfig
 from tracknet.data.codec import heatmap_size_for_input
 
+ORDERS = ("conv_bn_relu", "conv_relu_bn")
 
-def _conv(c_in: int, c_out: int) -> nn.Sequential:
+
+def _conv(c_in: int, c_out: int, order: str) -> nn.Sequential:
+    if order == "conv_relu_bn":  # TrackNetV2's own layer: biased conv, ReLU, then batch norm
+        return nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=True),
+            nn.ReLU(inplace=True),
+            nn.BatchNorm2d(c_out),
+        )
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
         nn.BatchNorm2d(c_out),
@@ -30,8 +38,8 @@ def _conv(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
-def _block(c_in: int, c_out: int, n: int) -> nn.Sequential:
-    return nn.Sequential(*[_conv(c_in if i == 0 else c_out, c_out) for i in range(n)])
+def _block(c_in: int, c_out: int, n: int, order: str) -> nn.Sequential:
+    return nn.Sequential(*[_conv(c_in if i == 0 else c_out, c_out, order) for i in range(n)])
 
 
 class TrackNetV2UNet(nn.Module):
@@ -44,6 +52,8 @@ class TrackNetV2UNet(nn.Module):
         input_hw: the configured input ``(H, W)``: with ``out_size``, another input size gets a
             heatmap of the same ratio; ``None``: ``out_size`` for every input.
         config: the configuration the model was built from, kept for saving it (not read here).
+        order: ``"conv_bn_relu"`` or ``"conv_relu_bn"`` (TrackNetV2's: biased convolution,
+            ReLU, then batch norm).
     """
 
     size_multiple = 8  # three 2x2 poolings
@@ -56,20 +66,23 @@ class TrackNetV2UNet(nn.Module):
         *,
         input_hw: tuple[int, int] | None = None,
         config: ModelConfig | None = None,
+        order: str = "conv_bn_relu",
     ):
         super().__init__()
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
         self.frames = frames
         self.out_size = tuple(out_size) if out_size is not None else None
         self.input_hw = tuple(input_hw) if input_hw is not None else None
         self.config = config
         c1, c2, c3, c4 = base, 2 * base, 4 * base, 8 * base
-        self.enc1 = _block(3 * frames, c1, 2)
-        self.enc2 = _block(c1, c2, 2)
-        self.enc3 = _block(c2, c3, 3)
-        self.bottom = _block(c3, c4, 3)
-        self.dec3 = _block(c4 + c3, c3, 3)
-        self.dec2 = _block(c3 + c2, c2, 2)
-        self.dec1 = _block(c2 + c1, c1, 2)
+        self.enc1 = _block(3 * frames, c1, 2, order)
+        self.enc2 = _block(c1, c2, 2, order)
+        self.enc3 = _block(c2, c3, 3, order)
+        self.bottom = _block(c3, c4, 3, order)
+        self.dec3 = _block(c4 + c3, c3, 3, order)
+        self.dec2 = _block(c3 + c2, c2, 2, order)
+        self.dec1 = _block(c2 + c1, c1, 2, order)
         self.out = nn.Conv2d(c1, frames, 1)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Heatmap losses on logits: BCE, TrackNetV2's weighted BCE and CenterNet's focal loss.
+"""Heatmap losses on logits: BCE, TrackNetV2's weighted BCE (mean or sum) and CenterNet's focal
+loss.
 
 Conventions: ``logits`` and ``target`` have the same shape, e.g. ``[B, T, H, W]`` (any shape
 works); ``target`` holds values in ``[0, 1]`` (a Gaussian or a disk per visible ball, all zeros for
@@ -14,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-LOSS_KINDS = ("focal", "bce", "wbce")
+LOSS_KINDS = ("focal", "bce", "wbce", "wbce_sum")
 
 # A target pixel at least this close to 1 is a positive (a ball centre) for the focal loss.
 POSITIVE_THRESHOLD = 1.0 - 1e-4
@@ -41,20 +42,23 @@ def bce(logits: torch.Tensor, target: torch.Tensor, pos_weight: float = 1.0) -> 
     return per_pixel.mean()
 
 
-def wbce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """TrackNetV2's weighted binary cross-entropy, averaged over every element.
+def wbce(logits: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """TrackNetV2's weighted binary cross-entropy, averaged (or summed) over every element.
 
     The paper's loss is ``-sum((1 - p)^2 * y * log p + p^2 * (1 - y) * log(1 - p))``: each term is
-    weighted by how wrong the prediction is (a focal loss with gamma 2). We take the mean over
-    pixels instead of the sum, as the TrackNetV3 code does, so its size does not depend on the
-    heatmap size or batch size.
+    weighted by how wrong the prediction is (a focal loss with gamma 2). ``reduction="mean"``
+    takes the mean over pixels, as the TrackNetV3 code does, so its size does not depend on the
+    heatmap size or batch size; ``"sum"`` is TrackNetV2's own (the sum over every pixel of the
+    batch), whose large gradients its Adadelta optimiser expects (``train.loss=wbce_sum``).
     """
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
     z, y = _as_float(logits, target)
     log_p, log_not_p = F.logsigmoid(z), F.logsigmoid(-z)
     # p^2 = exp(2 log p): exact in the tails where 1 - sigmoid(z) would round to 0.
     p_sq, not_p_sq = torch.exp(2.0 * log_p), torch.exp(2.0 * log_not_p)
     per_pixel = -(not_p_sq * y * log_p + p_sq * (1.0 - y) * log_not_p)
-    return per_pixel.mean()
+    return per_pixel.sum() if reduction == "sum" else per_pixel.mean()
 
 
 def focal(
@@ -95,7 +99,7 @@ def heatmap_loss(
     Args:
         logits: raw model outputs, any shape (e.g. ``[B, T, H, W]``).
         target: target heatmaps of the same shape, values in ``[0, 1]``.
-        kind: ``"focal"``, ``"bce"`` or ``"wbce"``.
+        kind: ``"focal"``, ``"bce"``, ``"wbce"`` or ``"wbce_sum"`` (TrackNetV2's sum).
         pos_weight: weight of the positive term, for ``"bce"`` only.
         alpha: focal exponent on the prediction, for ``"focal"`` only.
         beta: focal exponent on ``1 - target`` for negatives, for ``"focal"`` only.
@@ -112,4 +116,6 @@ def heatmap_loss(
         return bce(logits, target, pos_weight=pos_weight)
     if kind == "wbce":
         return wbce(logits, target)
+    if kind == "wbce_sum":
+        return wbce(logits, target, reduction="sum")
     raise ValueError(f"unknown loss kind {kind!r}; choose one of {', '.join(LOSS_KINDS)}")

@@ -1,4 +1,5 @@
-"""AdamW parameter groups and the warm-up + cosine schedule."""
+"""The optimiser (AdamW, or TrackNetV2's Adadelta) with its parameter groups, and the warm-up +
+cosine schedule."""
 
 from __future__ import annotations
 
@@ -15,8 +16,13 @@ def _no_decay(name: str, param: torch.Tensor) -> bool:
     return param.ndim <= 1 or name.endswith(".bias") or "time_embed" in name
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with the backbone at ``lr * backbone_lr_scale`` and no decay on norms and biases."""
+def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """``train.optimizer`` with the backbone at ``lr * backbone_lr_scale``, no decay on norms and
+    biases.
+
+    ``adamw`` (betas 0.9, 0.999) by default; ``adadelta`` is TrackNetV2's optimiser (its paper:
+    Adadelta, lr 1.0; PyTorch's rho 0.9 and eps 1e-6), with the same groups and schedule.
+    """
     groups: dict[tuple[bool, bool], list[torch.Tensor]] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
@@ -34,6 +40,10 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
                 "name": f"{'backbone' if is_backbone else 'head'}{'-nodecay' if no_decay else ''}",
             }
         )
+    if cfg.optimizer == "adadelta":
+        return torch.optim.Adadelta(param_groups, rho=0.9, eps=1e-6)
+    if cfg.optimizer != "adamw":
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose adamw or adadelta")
     return torch.optim.AdamW(param_groups, betas=(0.9, 0.999))
 
 
