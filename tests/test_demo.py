@@ -20,6 +20,9 @@ def test_quick_demo_end_to_end(tmp_path, capsys):
 
     summary = json.loads((out / "summary.json").read_text())
     files = summary["files"]
+    assert printed.count("event F1") == 2  # next to the test clips' and the video's F1
+    assert set(summary["video_events"]) == {"f1", "precision", "recall"}
+    assert Path(files["events"]).name.endswith("_events.csv")
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["overall"]) >= METRIC_KEYS, metrics["overall"].keys()
     counts = [metrics["overall"][k] for k in ("tp", "tn", "fp1", "fp2", "fn")]

@@ -39,22 +39,22 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "tracknet"
 # layer above. A name matches itself and every module below it (``tracknet.io`` covers
 # ``tracknet.io.video``); ``tracknet`` alone is the root package's ``__init__.py`` only.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    (
-        "base",
-        ("tracknet", "tracknet.errors", "tracknet.constants", "tracknet.utils", "tracknet.config"),
-    ),
+    ("base", ("tracknet.errors", "tracknet.constants", "tracknet.utils", "tracknet.config")),
     ("io", ("tracknet.io",)),
     ("data", ("tracknet.data",)),
     ("models", ("tracknet.models",)),
     ("eval", ("tracknet.eval",)),
     ("infer", ("tracknet.infer",)),
     ("train", ("tracknet.train",)),
-    ("evaluate", ("tracknet.evaluate",)),
+    ("evaluate", ("tracknet.evaluate", "tracknet.evaluate_events", "tracknet.evaluate_report")),
     # the programs behind the subcommands; predict (the Python API of ``tracknet predict``) may
-    # call export to build its ONNX backend, the labelling tool may call infer for suggestions
+    # call export to build its ONNX backend, the labelling tool may call infer for suggestions;
+    # api (``Tracker``) and the root package, which hands ``Tracker`` out lazily
     (
         "apps",
         (
+            "tracknet",
+            "tracknet.api",
             "tracknet.export",
             "tracknet.bench",
             "tracknet.demo",

@@ -213,9 +213,11 @@ class TrajectoryConfig:
     30 fps and scale with the video.
     """
 
-    enabled: bool = True  # reject outliers in the ball CSV; events and fill need the stage
-    # gap positions written to the ball CSV (flagged Filled=1): none | fit (the flight's
-    # curve) | linear (between the two neighbouring detections)
+    # write the detections no flight explains as no ball (precision up, F1 within about a point
+    # either way: docs/results.md, "Trajectory stage"); --fill and --events run the stage anyway
+    enabled: bool = False
+    # gap positions written to the ball CSV (flagged Filled=1; applies the stage, enabled or
+    # not): none | fit (the flight's curve) | linear (between the two neighbouring detections)
     fill: str = "none"
     window: int = 8  # detections per side in the local fits
     max_gap: int = 8  # missing frames that end a flight

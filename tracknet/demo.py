@@ -19,6 +19,7 @@ from tracknet.config import Config, load_config
 from tracknet.constants import ball_csv_name
 from tracknet.data.synth import synthesize
 from tracknet.evaluate import evaluate_checkpoint, evaluate_csv
+from tracknet.evaluate_events import evaluate_events_csv
 from tracknet.infer.loading import load_run
 from tracknet.infer.pipeline import predict_source
 from tracknet.infer.predictor import Predictor
@@ -140,18 +141,24 @@ def run_demo(
     log.info("[4/5] predicting a match video with an overlay")
     video = next((out / "video").glob("*.mp4"))
     predictor = Predictor.from_config(model, run_cfg)
-    result = predict_source(predictor, video, out, overlay=True)
+    result = predict_source(predictor, video, out, overlay=True, events=True)
     video_labels = video.with_name(ball_csv_name(video.stem))
     video_metrics = evaluate_csv(result.csv, video_labels, frame_size=plan.size)
+    tolerance = run_cfg.eval.event_tolerance
+    video_events = evaluate_events_csv(result.trajectory.events, video_labels, tolerance)
     times["predict"] = time.perf_counter() - t0
 
     log.info("[5/5] writing the summary")
     if (run_dir / "curves.png").exists():
         shutil.copy2(run_dir / "curves.png", out / "curves.png")
     overall = metrics["overall"]
+    events = metrics.get("events") or {}  # the test clips' hits and bounces (status labels)
     summary = {
         "test": {k: overall[k] for k in ("f1", "precision", "recall", "accuracy", "rmse")},
         "video": {k: video_metrics["overall"][k] for k in ("f1", "precision", "recall")},
+        "test_events": {k: events.get(f"event_{k}") for k in ("f1", "precision", "recall")},
+        "video_events": {k: video_events[f"event_{k}"] for k in ("f1", "precision", "recall")},
+        "event_tolerance": tolerance,
         "video_fps": result.fps,
         "seconds": times,
         "total_seconds": sum(times.values()),
@@ -160,6 +167,7 @@ def run_demo(
             "table": str(out / "metrics.txt"),
             "trajectories": str(out / "trajectories"),
             "csv": str(result.csv),
+            "events": str(result.trajectory.events),
             "overlay": str(result.overlay),
             "curves": str(out / "curves.png"),
             "run": str(run_dir),
@@ -170,19 +178,27 @@ def run_demo(
     return summary
 
 
+def _event_f1(scores: dict) -> str:
+    return "-" if scores.get("f1") is None else f"{scores['f1']:.3f}"
+
+
 def format_summary(summary: dict) -> str:
     t, f = summary["test"], summary["files"]
+    tol = summary.get("event_tolerance", 2)
+    test_ev, video_ev = summary.get("test_events", {}), summary.get("video_events", {})
     lines = [
         "",
         f"tracknet demo {'(quick) ' if summary['quick'] else ''}done in "
         f"{summary['total_seconds']:.0f} s",
         f"  test clips : F1 {t['f1']:.3f}  precision {t['precision']:.3f}  recall "
-        f"{t['recall']:.3f}  (4 px in the original frame)",
-        f"  match video: F1 {summary['video']['f1']:.3f}, predicted at "
-        f"{summary['video_fps']:.1f} frames/s",
+        f"{t['recall']:.3f}  (4 px in the original frame); event F1 {_event_f1(test_ev)} "
+        f"(hits and bounces, +-{tol} frames)",
+        f"  match video: F1 {summary['video']['f1']:.3f}, event F1 {_event_f1(video_ev)}, "
+        f"predicted at {summary['video_fps']:.1f} frames/s",
         f"  metrics    : {f['metrics']}  (table: {f['table']})",
         f"  trajectory : {f['trajectories']}/",
         f"  predictions: {f['csv']}",
+        f"  events     : {f['events']}",
         f"  overlay    : {f['overlay']}",
         f"  curves     : {f['curves']}",
         f"  model      : {f['run']}  (tracknet predict VIDEO --checkpoint {f['run']})",

@@ -9,24 +9,18 @@ arrays); this module sits above :mod:`tracknet.infer` to get the predictions.
 Results are the dict of :func:`tracknet.eval.metrics.evaluate_clips` (``overall``, ``clips``,
 ``settings``) with the overall scores also at the top level (``tp, tn, fp1, fp2, fn, frames,
 accuracy, precision, recall, f1, rmse``), so ``result["f1"]`` is the F1 of the whole set.
-:func:`write_report` writes, into an output folder:
-
-- ``metrics.json``: that dict;
-- ``metrics.txt``: the fixed-width table (one row per clip, then overall);
-- ``clips.csv``: the same table as CSV (one row per clip, then ``overall``);
-- ``trajectories/<clip>.png``: predicted against true x and y over time, one per clip.
+Hits and bounces are scored too when the labels carry them (``result["events"]``,
+:mod:`tracknet.evaluate_events`); :func:`~tracknet.evaluate_report.write_report` writes the report
+(``metrics.json``, ``metrics.txt``, ``clips.csv``, ``trajectories/<clip>.png``).
 
 :func:`run_eval` is the whole ``tracknet eval`` command as one function.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +28,24 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from tracknet.config import Config, load_config
+from tracknet.config import Config, LabelsConfig, load_config
 from tracknet.constants import BALL_CSV_SUFFIX, IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from tracknet.data.clip_events import clip_events
 from tracknet.data.codec import HeatmapCodec
 from tracknet.data.dataset import load_split
 from tracknet.data.formats import is_visible
 from tracknet.data.splits import SPLITS
 from tracknet.errors import DataError, UserError
-from tracknet.eval.metrics import classify_frames, evaluate_clips, format_table
-from tracknet.eval.plots import plot_trajectory
+from tracknet.eval.events import format_event_table
+from tracknet.eval.metrics import evaluate_clips
+from tracknet.evaluate_events import (
+    EventTally,
+    add_events,
+    evaluate_events_csv,
+    plot_fields,
+    write_event_report,
+)
+from tracknet.evaluate_report import ClipTrack, report_text, write_report
 from tracknet.infer.loading import load_run, resolve_checkpoint
 from tracknet.infer.pipeline import track_source
 from tracknet.infer.predictor import Predictor
@@ -53,31 +56,7 @@ from tracknet.utils import atomic_write_text
 
 log = logging.getLogger("tracknet.eval")
 
-TABLE_COLUMNS = (
-    "frames",
-    "tp",
-    "tn",
-    "fp1",
-    "fp2",
-    "fn",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "rmse",
-)
-
-
-@dataclass
-class ClipTrack:
-    """Predictions and truth of the labelled frames of one clip, original-frame pixels."""
-
-    frames: np.ndarray  # [N] frame numbers
-    pred_visible: np.ndarray  # [N] bool
-    pred_xy: np.ndarray  # [N, 2]
-    gt_visible: np.ndarray  # [N] bool
-    gt_xy: np.ndarray  # [N, 2]
-    frame_size: tuple[int, int] | None  # (W, H)
+_LABEL_KEYS = ("data.labels.", "data.visible_codes=")  # overrides that apply without a checkpoint
 
 
 def _rows_of(frames: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -144,9 +123,13 @@ def evaluate_checkpoint(
     predictor = Predictor.from_config(model, cfg)
     to_input = predictor.codec.frame_to_input
     tracks: dict[str, ClipTrack] = {}
+    tally = EventTally(cfg.eval.event_tolerance)
     for clip in tqdm(chosen, desc=f"eval {split}", disable=not progress, dynamic_ncols=True):
         frame_size = tuple(clip.frame_size)
-        track = track_source(predictor, FrameSource(clip.source), frame_size=frame_size)
+        truth = clip_events(clip)  # None: the clip carries no events
+        source = FrameSource(clip.source)
+        track = track_source(predictor, source, frame_size=frame_size, events=truth is not None)
+        tally.add(clip.name, track, truth)
         rows = _rows_of(track.frame, clip.labels.frame)
         keep = rows >= 0
         rows = rows[keep]
@@ -158,6 +141,7 @@ def evaluate_checkpoint(
             gt_visible=gt_visible[keep],
             gt_xy=gt_xy[keep],
             frame_size=frame_size,
+            **plot_fields(track, rows, truth),
         )
     result = _score(
         tracks,
@@ -169,74 +153,10 @@ def evaluate_checkpoint(
     result["settings"].update(
         {"split": split, "data_root": str(cfg.data.root), "clips": len(chosen)}
     )
+    tally.attach(result)
     if out_dir is not None:
         write_report(result, out_dir, tracks, to_input=to_input)
     return result
-
-
-# --------------------------------------------------------------------------- the report
-def clips_csv(result: dict[str, Any]) -> str:
-    """The per-clip table as CSV: ``clip, frames, tp, ..., rmse``, then an ``overall`` row."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["clip", *TABLE_COLUMNS])
-    rows = [*result.get("clips", {}).items(), ("overall", result["overall"])]
-    for name, scores in rows:
-        cells = []
-        for key in TABLE_COLUMNS:
-            value = scores.get(key)
-            cells.append(
-                "" if value is None else f"{value:.6g}" if isinstance(value, float) else value
-            )
-        writer.writerow([name, *cells])
-    return buf.getvalue()
-
-
-def write_report(
-    result: dict[str, Any],
-    out_dir: str | Path,
-    tracks: dict[str, ClipTrack] | None = None,
-    to_input: Callable | None = None,
-) -> None:
-    """Write ``metrics.json``, ``metrics.txt``, ``clips.csv`` and ``trajectories/<clip>.png``.
-
-    Args:
-        result: what :func:`evaluate_checkpoint` or :func:`evaluate_csv` returned.
-        out_dir: the folder (created).
-        tracks: the per-clip predictions and truth, for the trajectory plots (none without).
-        to_input: the frame -> input map the scores used (to mark FP1 on the plots).
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(out / "metrics.txt", format_table(result) + "\n")
-    atomic_write_text(out / "clips.csv", clips_csv(result))
-    if not tracks:
-        return
-    settings = result.get("settings", {})
-    for name, t in tracks.items():
-        outcomes = classify_frames(
-            t.pred_visible,
-            t.pred_xy,
-            t.gt_visible,
-            t.gt_xy,
-            tolerance_px=settings.get("tolerance_px", 4.0),
-            tolerance_space=settings.get("tolerance_space", "original"),
-            frame_size=t.frame_size,
-            input_size=settings.get("input_size"),
-            to_input=to_input,
-        )
-        safe = name.replace("/", "__").replace("\\", "__")
-        plot_trajectory(
-            t.frames,
-            t.pred_visible,
-            t.pred_xy,
-            t.gt_visible,
-            t.gt_xy,
-            out / "trajectories" / f"{safe}.png",
-            title=name,
-            outcomes=outcomes,
-        )
 
 
 # --------------------------------------------------------------------------- any tool's CSV
@@ -265,6 +185,14 @@ def label_frame_size(gt_path: str | Path) -> tuple[int, int] | None:
     return None
 
 
+def _frames_beside(gt_path: str | Path) -> tuple[int, int] | None:
+    """:func:`label_frame_size`, or None when what lies beside the labels cannot be read."""
+    try:
+        return label_frame_size(gt_path)
+    except DataError:
+        return None
+
+
 def evaluate_csv(
     pred_csv: str | Path,
     gt_path: str | Path,
@@ -275,6 +203,7 @@ def evaluate_csv(
     visible_codes=(1, 2),
     to_input: Callable | None = None,
     out_dir: str | Path | None = None,
+    labels: LabelsConfig | None = None,
 ) -> dict[str, Any]:
     """Score a ``Frame,Visibility,X,Y`` prediction CSV against a label file of any format.
 
@@ -291,12 +220,21 @@ def evaluate_csv(
         visible_codes: label visibility codes that count as a visible ball.
         to_input: a custom frame -> input map (a checkpoint's codec, e.g. letterbox).
         out_dir: also write the report (with one trajectory plot) there.
+        labels: how ``gt_path`` is read (``data.labels``: columns, normalised coordinates,
+            frames without a row); None: the defaults (``auto``). Normalised coordinates are
+            fractions of ``frame_size`` (else of the frames found beside ``gt_path``).
 
     Raises:
-        UserError: an unreadable file, or ``"input"`` without the sizes it needs.
+        UserError: an unreadable file, a label file that contradicts ``labels``, or ``"input"``
+            without the sizes it needs.
     """
     pred = read_ball_csv(pred_csv)
-    gt = read_any_labels(gt_path)
+    gt = read_any_labels(
+        gt_path,
+        visible_codes=visible_codes,
+        labels=labels if labels is not None else LabelsConfig(),
+        coords_size=frame_size or _frames_beside(gt_path),
+    )
     if len(gt) == 0:
         raise DataError(f"{gt_path}: holds no usable label row")
     if tolerance_space == "input":
@@ -361,8 +299,13 @@ def _evaluate_csv_of_run(
     frame_size: tuple[int, int] | None,
     out_dir: str | Path | None,
 ) -> dict[str, Any]:
-    """:func:`evaluate_csv` with the settings given, else ``checkpoint``'s, else the defaults."""
+    """:func:`evaluate_csv` with the settings given, else ``checkpoint``'s, else the defaults.
+
+    Without a checkpoint, ``overrides`` may set how the labels are read (``data.labels.*``,
+    ``data.visible_codes``) and nothing else.
+    """
     space, grid, to_input, visible_codes = tolerance_space, None, None, (1, 2)
+    labels = LabelsConfig()
     if checkpoint:
         _, config = resolve_checkpoint(checkpoint)
         cfg = load_config(config, overrides)
@@ -370,9 +313,16 @@ def _evaluate_csv_of_run(
         tolerance_px = tolerance_px if tolerance_px is not None else cfg.eval.tolerance_px
         space = space or cfg.eval.tolerance_space
         grid, to_input = tuple(cfg.model.input_size), codec.frame_to_input
-        visible_codes = tuple(cfg.data.visible_codes)
+        visible_codes, labels = tuple(cfg.data.visible_codes), cfg.data.labels
     elif overrides:
-        raise UserError(f"key=value overrides {overrides} need --checkpoint")
+        others = [o for o in overrides if not o.startswith(_LABEL_KEYS)]
+        if others:
+            raise UserError(
+                f"key=value overrides {others} need --checkpoint (without one, only "
+                "data.labels.* and data.visible_codes apply: how --gt is read)"
+            )
+        cfg = load_config(None, overrides)
+        visible_codes, labels = tuple(cfg.data.visible_codes), cfg.data.labels
     if input_size:  # an explicit grid wins over the checkpoint's (stretch map)
         grid, to_input = input_size, None
     return evaluate_csv(
@@ -385,6 +335,7 @@ def _evaluate_csv_of_run(
         visible_codes=visible_codes,
         to_input=to_input,
         out_dir=out_dir,
+        labels=labels,
     )
 
 
@@ -401,6 +352,8 @@ def run_eval(
     frame_size: tuple[int, int] | None = None,
     json_path: str | Path | None = None,
     overrides: Sequence[str] = (),
+    pred_events: str | Path | None = None,
+    event_tolerance: int | None = None,
 ) -> dict[str, Any]:
     """``tracknet eval``: score a run on a split, or ``pred`` against ``gt``; print the table.
 
@@ -414,17 +367,27 @@ def run_eval(
         input_size: ``(W, H)`` of the model input grid for ``"input"`` (stretch map).
         frame_size: ``(W, H)`` of the original frames of ``pred``.
         json_path: also write the metrics JSON there.
-        overrides: ``key=value`` overrides of the run's configuration (need ``checkpoint``).
+        overrides: ``key=value`` overrides of the run's configuration (need ``checkpoint``),
+            or of how ``gt`` is read (``data.labels.*``, ``data.visible_codes``: also without).
+        pred_events: an events CSV scored against the events of ``gt`` (alone, or with
+            ``pred``: then added to its metrics as ``events``).
+        event_tolerance: frames (default ``eval.event_tolerance``, 2).
 
     Returns:
         The metrics (see the module docstring).
     """
     overrides = list(overrides)
-    if bool(pred) != bool(gt):
-        raise UserError("--pred and --gt go together")
-    if not checkpoint and not pred:
-        raise UserError("give --checkpoint RUN_DIR, or --pred FILE --gt FILE")
-    if pred:
+    if bool(pred or pred_events) != bool(gt):
+        raise UserError("--gt goes with --pred and/or --pred-events")
+    if not checkpoint and not gt:
+        raise UserError("give --checkpoint RUN_DIR, or --pred FILE / --pred-events FILE --gt FILE")
+    events = None
+    if pred_events:
+        tolerance = 2 if event_tolerance is None else event_tolerance
+        events = evaluate_events_csv(pred_events, gt, tolerance)
+    if pred_events and not pred:
+        result = events
+    elif pred:
         result = _evaluate_csv_of_run(
             pred,
             gt,
@@ -441,9 +404,15 @@ def run_eval(
             overrides.append(f"eval.tolerance_px={tolerance_px}")
         if tolerance_space:
             overrides.append(f"eval.tolerance_space={tolerance_space}")
+        if event_tolerance is not None:
+            overrides.append(f"eval.event_tolerance={event_tolerance}")
         model, cfg = load_run(checkpoint, overrides)
         result = evaluate_checkpoint(model, cfg, split or cfg.eval.split, out_dir)
+    if events is not None and result is not events:
+        add_events(result, events)
+    if events is not None and out_dir:
+        write_event_report(result, out_dir)
     if json_path:
         atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
-    print(format_table(result))
+    print(format_event_table(result) if result is events else report_text(result))
     return result

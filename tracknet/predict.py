@@ -1,28 +1,58 @@
 """``tracknet predict`` as one function: a run folder and many inputs in, their outputs out.
 
-:func:`run_predict` loads the run once (its configuration with the options applied as
-``predict.*`` overrides), builds the predictor (PyTorch, or the run's ONNX export), takes this
-process's share of the inputs when launched by ``torchrun`` / ``accelerate launch`` / MPI, and
-writes each input's outputs with :func:`tracknet.infer.pipeline.predict_source`, printing one line
-per input. It sits above :mod:`tracknet.export` (the ONNX backend exports the run on first use).
+:func:`run_predict` is a thin layer over the Python API (:class:`tracknet.api.Tracker`): it
+loads the run once (its configuration with the options applied as ``predict.*`` overrides),
+takes this process's share of the inputs when launched by ``torchrun`` / ``accelerate launch`` /
+MPI (balanced by size, largest first), skips inputs whose outputs are complete (``skip_done``),
+writes each input's outputs with :meth:`Tracker.write <tracknet.api.Tracker.write>`, printing one
+line per input, and records every input in ``DIR/manifest.json``
+(:mod:`tracknet.infer.manifest`) when there is more than one input or process. A live source
+(:func:`tracknet.io.live.is_live`) goes through :meth:`Tracker.stream
+<tracknet.api.Tracker.stream>` instead, its rows written as they come (:func:`predict_live`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
+from tracknet.api import Tracker
 from tracknet.errors import UserError
 from tracknet.export import onnx_for_run
-from tracknet.infer.inputs import expand_inputs, launcher_rank, output_names, shard, split_overrides
+from tracknet.infer.court import Court, parse_corners
+from tracknet.infer.court_report import court_csv_name
+from tracknet.infer.inputs import (
+    expand_inputs,
+    input_bytes,
+    is_done,
+    launcher_rank,
+    output_names,
+    output_paths,
+    shard_largest_first,
+    split_overrides,
+)
 from tracknet.infer.loading import load_run
+from tracknet.infer.manifest import (
+    RecordGatherer,
+    previous_records,
+    record,
+    skipped_record,
+    write_manifest,
+)
 from tracknet.infer.onnx_backend import OnnxModel
-from tracknet.infer.pipeline import predict_source
-from tracknet.infer.predictor import Predictor
+from tracknet.infer.pipeline import PredictResult
+from tracknet.infer.stream import RowWriter
+from tracknet.io.events import events_csv_name
+from tracknet.io.live import is_live
+
+log = logging.getLogger("tracknet.predict")
 
 
 def _option_overrides(
@@ -35,6 +65,8 @@ def _option_overrides(
     max_gap: int | None,
     track: bool,
     gate_px: float | None,
+    precision: str | None = None,
+    compile: bool = False,
 ) -> list[str]:
     """The ``predict.*`` overrides of the options (they win over key=value items)."""
     overrides = []
@@ -47,6 +79,10 @@ def _option_overrides(
         overrides.append(f"predict.batch_size={batch_size}")
     if half:
         overrides.append("predict.half=true")
+    if precision:
+        overrides.append(f"predict.precision={precision}")
+    if compile:
+        overrides.append("predict.compile=true")
     if smooth:
         overrides.append("predict.smooth=true")
     if max_gap is not None:
@@ -56,6 +92,14 @@ def _option_overrides(
     if gate_px is not None:
         overrides.append(f"predict.gate_px={gate_px}")
     return overrides
+
+
+def _tracker(checkpoint: str | Path, overrides: list[str], backend: str) -> Tracker:
+    """The run as a :class:`Tracker` (``load_run`` looked up here, so tests can stand in)."""
+    model, cfg = load_run(checkpoint, overrides)
+    if backend == "onnx":
+        model = OnnxModel.for_model(onnx_for_run(checkpoint, model), model)
+    return Tracker(model, cfg)
 
 
 def run_predict(
@@ -72,27 +116,39 @@ def run_predict(
     device: str | None = None,
     batch_size: int | None = None,
     half: bool = False,
+    precision: str | None = None,
+    compile: bool = False,
     backend: str = "torch",
     progress: bool = True,
+    skip_done: bool = False,
+    events: bool = False,
+    fill: str | None = None,
+    court: str | None = None,
+    court_size: str | None = None,
 ) -> int:
     """Predict every input into ``out_dir``; returns the exit status (2 when an input failed).
 
     Args:
-        items: videos, image folders or folders of videos, and ``key.sub=value`` overrides of
-            the run's configuration, in any order (:func:`~tracknet.infer.inputs.split_overrides`).
+        items: videos, image folders or folders of videos, a live source (alone), and
+            ``key.sub=value`` overrides of the run's configuration, in any order
+            (:func:`~tracknet.infer.inputs.split_overrides`).
         checkpoint: the run folder (or one of its checkpoints).
         out_dir: the output folder.
         overlay, details: also write the overlay video and the details CSV.
-        smooth, max_gap, track, gate_px, device, batch_size, half: ``predict.*`` settings
-            (None / False: the run's).
+        smooth, max_gap, track, gate_px, device, batch_size, half, precision, compile:
+            ``predict.*`` settings (None / False: the run's).
         backend: ``torch`` or ``onnx`` (the run's ``model.onnx``, exported on first use).
         progress: a progress bar per input (on rank 0 only).
+        skip_done: leave out the inputs whose outputs all exist (each is written atomically).
+        events, fill, court, court_size: the trajectory stage's outputs (``--events``,
+            ``--fill``, ``--court``, ``--court-size``; :mod:`tracknet.infer.pipeline`).
 
     Raises:
         UserError: no input, clashing output names, an unusable setting or checkpoint; or the
-            error of the one input when only one was given (with several, a failed input is
-            reported on stderr and the others go on).
+            error of the input when only one was given (with several, a failed input is
+            recorded, reported on stderr, and the others go on).
     """
+    started = time.time()
     rank, world = launcher_rank()
     inputs, overrides = split_overrides(list(items))
     if not inputs:
@@ -100,40 +156,175 @@ def run_predict(
     inputs = expand_inputs(inputs)
     names = output_names(inputs)  # on the full list: every rank agrees
     overrides += _option_overrides(
-        rank, world, device, batch_size, half, smooth, max_gap, track, gate_px
+        rank, world, device, batch_size, half, smooth, max_gap, track, gate_px, precision, compile
     )
-    model, cfg = load_run(checkpoint, overrides)
-    if backend == "onnx":
-        model = OnnxModel.for_model(onnx_for_run(checkpoint, model), model)
-    predictor = Predictor.from_config(model, cfg)
-    jobs = shard(list(zip(inputs, names, strict=True)), rank, world)
-    failed = 0
-    for path, name in jobs:
-        try:
-            res = predict_source(
-                predictor,
-                path,
-                out_dir,
-                overlay=overlay,
-                details=details,
-                progress=rank == 0 and progress,
-                name=name,
-            )
-        except UserError as exc:
-            if len(jobs) == 1:
-                raise
-            failed += 1  # one bad input does not stop the others
-            print(f"tracknet predict: error: {exc}", file=sys.stderr)
-            continue
-        extra = f", overlay {res.overlay}" if res.overlay else ""
-        bad = f", {res.undecodable} undecodable" if res.undecodable else ""
-        print(
-            f"{res.source}: {res.frames} frames ({res.fps:.1f} frames/s), ball in "
-            f"{res.detected}{bad} -> {res.csv}{extra}"
-        )
+    if fill:  # filled points come from the stage: a fill applies it
+        overrides.append(f"predict.trajectory.fill={fill}")
+    if court_size and not court:
+        raise UserError("--court-size needs --court x1,y1,x2,y2,x3,y3,x4,y4")
+    court_model = None
+    if court:
+        court_model = Court.from_corners(parse_corners(court), court_size or "tennis")
+    live = [i for i in inputs if is_live(i)]
+    if live:
+        if len(inputs) > 1:
+            raise UserError(f"a live source ({live[0]}) must be the only input")
+        if overlay:
+            raise UserError("--overlay is not available for a live source")
+        if rank != 0:
+            return 0
+        tracker = _tracker(checkpoint, overrides, backend)
+        return predict_live(tracker, live[0], out_dir, names[0], details, progress)
+
+    def outputs_of(name: str) -> list[Path]:
+        extra = [events_csv_name(name)] if events else []
+        extra += [court_csv_name(name)] if court else []
+        return output_paths(out_dir, name, overlay, details, extra)
+
+    jobs = list(zip(inputs, names, strict=True))
     if world > 1:
-        print(f"[rank {rank}/{world}] predicted {len(jobs) - failed} of {len(inputs)} inputs")
+        jobs = shard_largest_first(jobs, [input_bytes(i) for i in inputs], rank, world)
+    with RecordGatherer(rank, world) as gatherer:
+        records = _predict_jobs(
+            tracker_args=(checkpoint, overrides, backend),
+            jobs=jobs,
+            single=len(inputs) == 1,
+            out_dir=out_dir,
+            outputs_of=outputs_of,
+            skip_done=skip_done,
+            progress=rank == 0 and progress,
+            rank=rank,
+            write_args={
+                "overlay": overlay,
+                "details": details,
+                "events": events,
+                "court": court_model,
+            },
+        )
+        if world > 1:
+            done = sum(r["status"] != "failed" for r in records)
+            print(f"[rank {rank}/{world}] predicted {done} of {len(inputs)} inputs")
+        if len(inputs) > 1 or world > 1:
+            _write_manifest(out_dir, records, gatherer, checkpoint, started)
+    failed = sum(r["status"] == "failed" for r in records)
     if failed:
-        print(f"tracknet predict: {failed} of {len(jobs)} inputs failed", file=sys.stderr)
+        print(f"tracknet predict: {failed} of {len(records)} inputs failed", file=sys.stderr)
         return 2
+    return 0
+
+
+def _predict_jobs(
+    *, tracker_args, jobs, single, out_dir, outputs_of, skip_done, progress, rank, write_args
+) -> list[dict]:
+    """Predict this process's ``jobs`` (``(input, name)``), printing a line each; returns
+    their manifest records. A failure is recorded and the others go on (``single``: raised)."""
+    records = []
+    if skip_done:
+        previous = previous_records(out_dir)
+        todo = []
+        for path, name in jobs:
+            if is_done(outputs_of(name)):
+                records.append(skipped_record(path, name, outputs_of(name), rank, previous))
+            else:
+                todo.append((path, name))
+        if records:
+            print(f"skipped {len(records)} input(s) whose outputs are complete (--skip-done)")
+        jobs = todo
+    if jobs:  # nothing to do: the model is not even loaded
+        tracker = _tracker(*tracker_args)
+        for path, name in jobs:
+            outputs = outputs_of(name)
+            try:
+                res = tracker.write(path, out_dir, progress=progress, name=name, **write_args)
+            except Exception as exc:  # one bad input does not stop the others
+                if single:
+                    raise
+                why = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+                print(f"tracknet predict: error: {path}: {why}", file=sys.stderr)
+                records.append(record(path, name, "failed", outputs, rank, error=why))
+                continue
+            records.append(
+                record(
+                    path,
+                    name,
+                    "done",
+                    outputs,
+                    rank,
+                    frames=res.frames,
+                    seconds=res.seconds,
+                    detected=res.detected,
+                    undecodable=res.undecodable,
+                )
+            )
+            print(_summary_line(res))
+    return records
+
+
+def _summary_line(res: PredictResult) -> str:
+    """The line printed for one predicted input."""
+    bad = f", {res.undecodable} undecodable" if res.undecodable else ""
+    filled = f", {res.filled} filled" if res.filled else ""
+    extra = f", overlay {res.overlay}" if res.overlay else ""
+    files = res.trajectory
+    if files is not None and files.events is not None:
+        extra += f", {files.hits} hits and {files.bounces} bounces -> {files.events}"
+    if files is not None and files.court is not None:
+        summary = f" {files.court_summary}" if files.court_summary else ""
+        extra += f", court{summary} -> {files.court}"
+    return (
+        f"{res.source}: {res.frames} frames ({res.fps:.1f} frames/s), ball in "
+        f"{res.detected}{bad}{filled} -> {res.csv}{extra}"
+    )
+
+
+def _write_manifest(out_dir, records, gatherer: RecordGatherer, checkpoint, started) -> None:
+    """``manifest.json`` from the main process (every process's records), or this process's
+    own ``manifest.rank<R>.json`` when the processes cannot meet."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    gathered = gatherer.gather(records)
+    common = {"checkpoint": str(checkpoint), "world": gatherer.world, "started": started}
+    if gathered is not None:
+        print(f"manifest: {write_manifest(out_dir, gathered, **common)}")
+    elif not gatherer.active:
+        write_manifest(out_dir, records, rank=gatherer.rank, **common)
+
+
+def predict_live(
+    tracker: Tracker,
+    source: str,
+    out_dir: str | Path,
+    name: str,
+    details: bool = False,
+    progress: bool = True,
+) -> int:
+    """Predict a live source until it ends (or Ctrl-C), its rows written and flushed as they
+    come; prints what happened (frames, dropped, reconnections). Returns 0.
+
+    Raises:
+        DataError: the source cannot be opened.
+    """
+    if tracker.cfg.predict.smooth:
+        log.warning("predict.smooth does not apply to a live source (rows are written at once)")
+    interrupted = False
+    with (
+        tracker.stream(source) as results,
+        RowWriter(out_dir, name, details) as writer,
+        tqdm(desc=name, unit="frame", disable=not progress, dynamic_ncols=True) as bar,
+    ):
+        try:
+            for point in results:
+                writer.write(point)
+                bar.update(1)
+                if point.dropped:
+                    bar.set_postfix(dropped=results.dropped, refresh=False)
+        except KeyboardInterrupt:
+            interrupted = True
+    how = "stopped (Ctrl-C)" if interrupted else "stream ended"
+    lost = f", {results.reconnects} reconnection(s)" if results.reconnects else ""
+    print(
+        f"{source}: {how}: {results.frames} frames, {results.dropped} dropped, ball in "
+        f"{results.detected}{lost} -> {writer.csv}"
+    )
+    if results.lost and not interrupted:
+        print(f"{source}: last loss: {results.lost[-1]}", file=sys.stderr)
     return 0

@@ -27,6 +27,7 @@ from tests.infer.conftest import (
     write_spot_video,
 )
 from tracknet.cli import main
+from tracknet.infer.inputs import input_bytes, shard_largest_first
 from tracknet.io.video import probe_video
 
 REPO = Path(__file__).resolve().parents[2]
@@ -217,8 +218,9 @@ def test_a_failure_leaves_no_half_written_csv(tmp_path, tiny_run, stub_model):
 
 
 def test_many_inputs_shared_out_across_ranks(tmp_path, tiny_run, stub_model, monkeypatch, capsys):
-    """Inputs (a folder of videos counts as its videos) go to ranks round-robin; image folders
-    with the same name get their parent's name as a prefix."""
+    """Inputs (a folder of videos counts as its videos) go to ranks balanced by size, largest
+    first; image folders with the same name get their parent's name as a prefix. Without a
+    rendezvous address each rank writes its own manifest.rank<R>.json."""
     write_spot_video(tmp_path / "videos" / "c.mp4", line_positions(5))
     write_spot_video(tmp_path / "videos" / "d.mp4", line_positions(6))
     inputs = [
@@ -226,22 +228,32 @@ def test_many_inputs_shared_out_across_ranks(tmp_path, tiny_run, stub_model, mon
         write_spot_images(tmp_path / "game2" / "Clip1", line_positions(4)),
         tmp_path / "videos",
     ]
-    expected = {
-        0: {"game1_Clip1_ball.csv", "c_ball.csv"},
-        1: {"game2_Clip1_ball.csv", "d_ball.csv"},
-    }
+    files = [
+        str(inputs[0]),
+        str(inputs[1]),
+        str(tmp_path / "videos" / "c.mp4"),
+        str(tmp_path / "videos" / "d.mp4"),
+    ]
+    names = ["game1_Clip1", "game2_Clip1", "c", "d"]
+    sizes = [input_bytes(f) for f in files]
+    expected = {r: set(shard_largest_first(names, sizes, r, 2)) for r in (0, 1)}
+    assert expected[0] | expected[1] == set(names) and not expected[0] & expected[1]
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
     for rank in (0, 1):
         out = tmp_path / f"rank{rank}"
         monkeypatch.setenv("RANK", str(rank))
         monkeypatch.setenv("WORLD_SIZE", "2")
         assert _predict(*inputs, "--checkpoint", tiny_run, "--out", out) == 0
-        assert {p.name for p in out.iterdir()} == expected[rank]
-        assert f"[rank {rank}/2] predicted 2 of 4 inputs" in capsys.readouterr().out
+        assert {p.name for p in out.iterdir()} == {f"{n}_ball.csv" for n in expected[rank]} | {
+            f"manifest.rank{rank}.json"
+        }
+        n = len(expected[rank])
+        assert f"[rank {rank}/2] predicted {n} of 4 inputs" in capsys.readouterr().out
     monkeypatch.delenv("RANK")
     monkeypatch.delenv("WORLD_SIZE")
     out = tmp_path / "all"
     assert _predict(*inputs, "--checkpoint", tiny_run, "--out", out) == 0
-    assert len(list(out.iterdir())) == 4
+    assert len(list(out.glob("*_ball.csv"))) == 4 and (out / "manifest.json").is_file()
     assert len(read_rows(out / "game2_Clip1_ball.csv")[1]) == 4
     assert len(read_rows(out / "d_ball.csv")[1]) == 6
 

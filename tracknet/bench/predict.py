@@ -1,17 +1,20 @@
 """``tracknet bench predict``: end-to-end ``tracknet predict`` next to the model alone.
 
 A synthetic H.264 video (:func:`synthetic_video`) is predicted end to end
-(:func:`tracknet.infer.pipeline.predict_source`: decoding thread, resizing, the model, heatmap
-decoding, tracking, CSV) and the same number of frames goes through the model alone
-(:func:`tracknet.bench.models.frame_step` with ``protocol="predict"``: one window per frame) at the
-same batch size, dtype and device, alternating; ``ratio`` = end-to-end / model-only frames per
-second.
+(:func:`tracknet.infer.pipeline.predict_source`: decoding and, on a CPU, resizing in a background
+thread, the model, heatmap decoding, tracking, CSV) and the same number of frames goes through the
+model alone (:func:`tracknet.bench.models.frame_step` with ``protocol="predict"``: one window per
+frame) at the same batch size, dtype, device and compilation, alternating; ``ratio`` =
+end-to-end / model-only frames per second. Besides wall-clock rates it records the CPU seconds
+per frame of each (every thread of the process counted), which say where the time goes on a
+machine shared with other work.
 """
 
 from __future__ import annotations
 
 import statistics
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -57,6 +60,7 @@ def bench_predict(
     dtype: str = "fp32",
     device: str = "cpu",
     repeats: int = 3,
+    compile: bool = False,
 ) -> dict[str, Any]:
     """End-to-end ``tracknet predict`` on ``video`` next to the model alone, alternating.
 
@@ -64,12 +68,15 @@ def bench_predict(
     model, heatmap decoding, tracking, CSV), timed from the call to the CSV on disk. Model only:
     the same number of frames through :func:`frame_step` (``protocol="predict"``: one window per
     frame) at the same batch size, dtype and device. ``ratio`` = end-to-end / model-only.
+    ``compile``: ``torch.compile`` both (``predict.compile``).
     """
     dev = torch.device(device)
     torch_dtype = DTYPES[dtype]
     cfg.predict.batch_size = batch_size
     cfg.predict.device = str(dev)
-    cfg.predict.half = dtype != "fp32"
+    cfg.predict.half = False
+    cfg.predict.precision = dtype
+    cfg.predict.compile = compile
     predictor = Predictor.from_config(model, cfg)
     if predictor.autocast is not None and predictor.autocast != torch_dtype:
         raise ValueError(
@@ -84,6 +91,7 @@ def bench_predict(
         dev,
         torch_dtype,
         "predict",
+        compile=compile,
         combine=combine,
         unet=cfg.model.type == "unet",
     )
@@ -101,11 +109,18 @@ def bench_predict(
             raise RuntimeError(f"predicted {res.frames} frames of {frames}")
 
     time_runs(step, 1, 0, dev)  # warm-up
+    if compile:
+        end_to_end()  # compiles the predictor's shapes (the end of the video: another batch)
     model_s: list[float] = []
     e2e_s: list[float] = []
+    cpu: dict[str, list[float]] = {"model": [], "e2e": []}
     for _ in range(repeats):
+        c0 = time.process_time()
         model_s += time_runs(model_only, 0, 1, dev)
+        c1 = time.process_time()
         e2e_s += time_runs(end_to_end, 0, 1, dev)
+        cpu["model"].append((c1 - c0) / (calls * per_call))
+        cpu["e2e"].append((time.process_time() - c1) / frames)
     model_fps = [calls * per_call / s for s in model_s]
     e2e_fps = [frames / s for s in e2e_s]
     m, e = statistics.median(model_fps), statistics.median(e2e_fps)
@@ -115,6 +130,9 @@ def bench_predict(
         "ratio": e / m,
         "model_fps_runs": model_fps,
         "end_to_end_fps_runs": e2e_fps,
+        "model_cpu_ms_per_frame": 1000 * statistics.median(cpu["model"]),
+        "end_to_end_cpu_ms_per_frame": 1000 * statistics.median(cpu["e2e"]),
+        "compile": compile,
         "video_frames": frames,
         "video_size": list(source.size),
         "input_hw": list(size),
@@ -141,6 +159,7 @@ def run_predict_benchmark(
     video_size: tuple[int, int] = (1280, 720),
     repeats: int = 3,
     json_path: str | None = None,
+    compile: bool = False,
 ) -> dict[str, Any]:
     """:func:`bench_predict` on a ``frames``-frame synthetic video; print the table, write JSON.
 
@@ -172,6 +191,7 @@ def run_predict_benchmark(
             dtype=dtype,
             device=device,
             repeats=repeats,
+            compile=compile,
         )
     result = {"benchmark": "predict", **result, "model": name, "weights": weights}
     result["machine"] = machine_info()
@@ -184,10 +204,19 @@ def run_predict_benchmark(
             (
                 "setting",
                 f"{dtype}, batch {batch_size}, {result['device']}, "
-                f"{result['threads']} threads, median of {repeats}",
+                f"{result['threads']} threads, median of {repeats}"
+                + (", compiled" if compile else ""),
             ),
-            ("model only", f"{result['model_fps']:.2f} frames/s"),
-            ("end to end", f"{result['end_to_end_fps']:.2f} frames/s"),
+            (
+                "model only",
+                f"{result['model_fps']:.2f} frames/s "
+                f"({result['model_cpu_ms_per_frame']:.1f} CPU ms/frame)",
+            ),
+            (
+                "end to end",
+                f"{result['end_to_end_fps']:.2f} frames/s "
+                f"({result['end_to_end_cpu_ms_per_frame']:.1f} CPU ms/frame)",
+            ),
             ("ratio", f"{result['ratio']:.3f}"),
         ],
     )

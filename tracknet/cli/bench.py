@@ -163,6 +163,7 @@ def _configure_predict(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=48, help="frames of the video (48)")
     parser.add_argument("--video-size", type=parse_size, default=(1280, 720), help="(1280x720)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes of each (3)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model (both)")
     parser.add_argument("overrides", nargs="*", default=[], help="config overrides key=value")
 
 
@@ -182,6 +183,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         video_size=args.video_size,
         repeats=args.repeats,
         json_path=args.json,
+        compile=args.compile,
     )
     return 0
 

@@ -17,6 +17,8 @@ the label at 10). Among matchings of that size the offsets are not minimised; th
 ``precision = tp / (tp + fp)``, ``recall = tp / (tp + fn)``, ``F1 = 2PR / (P + R)``; a ratio with a
 zero denominator is 0. Overall counts are the sums over kinds. Counts are python ints and ratios
 python floats (JSON-serialisable). Sort: O(n log n); the matching itself is linear.
+:func:`sum_event_results` pools the results of several clips (counts summed, ratios from the
+sums); :func:`format_event_table` prints one row per kind and one for all events.
 """
 
 from __future__ import annotations
@@ -128,6 +130,40 @@ def event_scores(tp: int, fp: int, fn: int) -> dict[str, Any]:
         "event_recall": float(recall),
         "event_f1": float(f1),
     }
+
+
+def sum_event_results(results: Iterable[dict[str, Any]], tolerance: int = 2) -> dict[str, Any]:
+    """Pool :func:`score_events` results (e.g. one per clip): counts summed overall and per
+    kind, ratios recomputed from the sums, mean offsets weighted by the matches."""
+    results = list(results)
+
+    def pooled(parts: list[dict[str, Any]]) -> dict[str, Any]:
+        counts = [sum(p[k] for p in parts) for k in EVENT_COUNT_KEYS]
+        out = event_scores(*counts)
+        matched = [(p["event_mean_abs_offset"], p["event_tp"]) for p in parts if p["event_tp"]]
+        out["event_mean_abs_offset"] = (
+            sum(m * n for m, n in matched) / sum(n for _, n in matched) if matched else None
+        )
+        return out
+
+    total = pooled(results)
+    total["event_tolerance"] = int(results[0]["event_tolerance"] if results else tolerance)
+    total["by_kind"] = {k: pooled([r["by_kind"][k] for r in results]) for k in EVENT_KINDS}
+    return total
+
+
+def format_event_table(result: dict[str, Any]) -> str:
+    """A fixed-width table of :func:`score_events` (or :func:`sum_event_results`): one row per
+    kind, then all events."""
+    rows = [*result["by_kind"].items(), ("all", result)]
+    head = f"{'event':<8} {'tp':>5} {'fp':>5} {'fn':>5} {'precision':>9} {'recall':>7} {'F1':>6}"
+    lines = [f"events, +-{result['event_tolerance']} frames", head]
+    for name, r in rows:
+        lines.append(
+            f"{name:<8} {r['event_tp']:>5} {r['event_fp']:>5} {r['event_fn']:>5} "
+            f"{r['event_precision']:>9.3f} {r['event_recall']:>7.3f} {r['event_f1']:>6.3f}"
+        )
+    return "\n".join(lines)
 
 
 def _mean(values: np.ndarray) -> float | None:

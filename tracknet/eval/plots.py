@@ -5,14 +5,16 @@ never through ``pyplot``: no window is ever opened, no global backend is switche
 left in pyplot's figure registry. Files are written atomically; parent folders are created.
 
 Coordinates are original-frame pixels. In trajectory plots the y axis is inverted, so "up" on
-the plot is up in the image.
+the plot is up in the image. The trajectory stage's flights (fitted curves), hits and bounces are
+drawn from plain arrays and :class:`~tracknet.io.events.Event` records, so any tool's events can
+be shown.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tracknet.eval.metrics import Outcome
+from tracknet.io.events import Event
 from tracknet.utils import atomic_path
 
 _DPI = 100
+_EVENT_STYLE = {"hit": ("tab:pink", "X"), "bounce": ("tab:green", "v")}  # colour, marker
+_SEGMENT_COLOURS = ("tab:cyan", "tab:olive")  # neighbouring flights alternate
 
 
 def _save(fig: Figure, out_png: str | Path) -> Path:
@@ -138,6 +143,10 @@ def plot_trajectory(
     out_png: str | Path,
     title: str = "",
     outcomes: np.ndarray | None = None,
+    segments: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+    pred_events: Iterable[Event] = (),
+    gt_events: Iterable[Event] = (),
+    filled: np.ndarray | None = None,
 ) -> Path:
     """x and y of the ball over time for one clip: truth against prediction.
 
@@ -146,7 +155,10 @@ def plot_trajectory(
     nothing predicted) are red ticks at the truth; false detections (predicted, truth not
     visible) are orange triangles at the prediction. Given ``outcomes`` from
     :func:`tracknet.eval.metrics.classify_frames`, predictions beyond the tolerance (FP1) are
-    circled in red.
+    circled in red. Fitted flights (``segments``) are thin lines in alternating colours;
+    predicted events are large markers at their position (hit: a pink cross, bounce: a green
+    triangle), true events dotted vertical lines of the same colours; positions filled in from
+    a flight (``filled``) are hollow blue circles.
 
     Args:
         frames: ``[N]`` frame numbers.
@@ -155,6 +167,9 @@ def plot_trajectory(
         out_png: the PNG to write.
         title: the figure title (the clip name).
         outcomes: optional ``[N]`` outcome codes, to mark FP1.
+        segments: ``(frames [M], xy [M, 2])`` of each fitted flight.
+        pred_events, gt_events: predicted and true hits and bounces.
+        filled: optional ``[N]`` predictions filled in from a flight (not detected).
 
     Returns:
         The path written.
@@ -178,6 +193,12 @@ def plot_trajectory(
         style = dict(marker="o", mfc="none", mec="tab:red", ms=8)
         markers.append((far, pxy, style, "too far (FP1)"))
 
+    if filled is not None:
+        fill = np.asarray(filled).reshape(-1) != 0
+        style = dict(marker="o", mfc="none", mec="tab:blue", ms=5)
+        markers.append((fill & pv, pxy, style, "filled in"))
+    pred_events, gt_events = list(pred_events), list(gt_events)
+
     fig = Figure(figsize=(11, 6), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     for axis, (ax, name) in enumerate(zip(axes, ("x", "y"), strict=True)):
@@ -186,6 +207,7 @@ def plot_trajectory(
         ax.plot(t[pv], pxy[pv, axis], ".", color="tab:blue", ms=4, label="prediction")
         for mask, points, style, label in markers:
             ax.plot(t[mask], points[mask, axis], ls="none", label=f"{label} {mask.sum()}", **style)
+        _draw_flights(ax, axis, segments, pred_events, gt_events)
         ax.set_ylabel(f"{name} (px)")
         ax.grid(True, alpha=0.3)
     axes[1].invert_yaxis()  # image y grows downwards
@@ -193,3 +215,21 @@ def plot_trajectory(
     axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     fig.suptitle(title or "ball trajectory")
     return _save(fig, out_png)
+
+
+def _draw_flights(ax, axis: int, segments, pred_events: list[Event], gt_events: list[Event]):
+    """Fitted flights, predicted events (markers) and true events (dotted lines) on one panel."""
+    for k, (frames, xy) in enumerate(segments):
+        label = f"fitted flight ({len(segments)})" if k == 0 else None
+        colour = _SEGMENT_COLOURS[k % len(_SEGMENT_COLOURS)]
+        ax.plot(np.asarray(frames), np.asarray(xy)[:, axis], color=colour, lw=1.2, label=label)
+    for kind, (colour, marker) in _EVENT_STYLE.items():
+        mine = [e for e in pred_events if e.kind == kind and math.isfinite(e.x)]
+        if mine:
+            value = [e.x if axis == 0 else e.y for e in mine]
+            ax.plot([e.frame for e in mine], value, ls="none", marker=marker, ms=9, mfc=colour,
+                    mec="black", label=f"predicted {kind} {len(mine)}")  # fmt: skip
+        true = [e.frame for e in gt_events if e.kind == kind]
+        for i, frame in enumerate(true):
+            label = f"true {kind} {len(true)}" if i == 0 else None
+            ax.axvline(frame, color=colour, ls=":", lw=1.2, label=label)

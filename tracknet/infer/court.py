@@ -40,6 +40,8 @@ COURT_SIZES: dict[str, tuple[float, float]] = {
     "table-tennis": (1.525, 2.74),
 }
 """Width (along the end lines) and length (along the side lines) in metres of the outer lines."""
+COURT_ALIASES = {"tennis": "tennis-singles", "badminton": "badminton-doubles"}
+"""Short names: a tennis singles court, a badminton court's outermost (doubles) lines."""
 
 _MIN_AREA_PX = 100.0  # a court smaller than this in the image is degenerate
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -50,9 +52,11 @@ class CourtError(UserError, ValueError):
 
 
 def court_size(spec: str | Sequence[float]) -> tuple[float, float]:
-    """``(W, L)`` in metres from a name of :data:`COURT_SIZES`, ``"W,L"`` or a pair of numbers."""
+    """``(W, L)`` in metres from a name of :data:`COURT_SIZES` (or :data:`COURT_ALIASES`),
+    ``"W,L"`` or a pair of numbers."""
     if isinstance(spec, str):
         key = spec.strip().lower().replace("_", "-").replace(" ", "-")
+        key = COURT_ALIASES.get(key, key)
         if key in COURT_SIZES:
             return COURT_SIZES[key]
         values = _numbers(spec, 2, "the court size", "W,L in metres, e.g. 8.23,23.77")
@@ -61,7 +65,7 @@ def court_size(spec: str | Sequence[float]) -> tuple[float, float]:
     if len(values) != 2 or not all(math.isfinite(v) and v > 0 for v in values):
         raise CourtError(
             f"the court size must be two positive lengths W,L in metres or one of "
-            f"{', '.join(COURT_SIZES)}; got {spec!r}"
+            f"{', '.join([*COURT_ALIASES, *COURT_SIZES])}; got {spec!r}"
         )
     return values[0], values[1]
 

@@ -41,10 +41,16 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def autocast_dtype(device: torch.device, half: bool) -> torch.dtype | None:
-    """The autocast dtype of ``predict.half`` on ``device``: bf16 (fp16 on a GPU without bf16),
-    or None for full precision."""
-    if not half:
+def autocast_dtype(device: torch.device, half: bool, precision: str = "fp32") -> torch.dtype | None:
+    """The autocast dtype of ``predict.half`` / ``predict.precision`` on ``device``, or None for
+    full precision.
+
+    ``half``: bf16 (fp16 on a GPU without bf16). Otherwise ``precision``: ``auto`` is half on
+    CUDA and full precision elsewhere; ``fp32``, ``bf16`` and ``fp16`` are what they say.
+    """
+    if precision in ("bf16", "fp16") and not half:
+        return torch.bfloat16 if precision == "bf16" else torch.float16
+    if not half and not (precision == "auto" and device.type == "cuda"):
         return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

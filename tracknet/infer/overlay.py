@@ -5,10 +5,13 @@ where the ball was not seen. Pure numpy: each shape is alpha-blended inside its 
 box with a one-pixel soft edge (cheap anti-aliasing); the rest of the frame is only copied, so a
 1280x720 frame with a 10-point trail takes about a millisecond.
 
-The ring is red on a detected ball and cyan on an interpolated one. The trail is orange: each
-segment joins two consecutive positions, older segments thinner and more transparent (the joints
-show as slightly brighter beads, one per frame); a NaN position breaks the trail, and the trail
-stops at the ring so the ball itself stays visible. The input frame is never modified.
+The ring is red on a detected ball, cyan on one interpolated by smoothing, and white and dashed
+on a position the trajectory stage filled in from the flight (``--fill``). The trail is orange:
+each segment joins two consecutive positions, older segments thinner and more transparent (the
+joints show as slightly brighter beads, one per frame); a NaN position breaks the trail, and the
+trail stops at the ring so the ball itself stays visible. Events (``--events``) stay marked for
+:data:`EVENT_FRAMES` frames from their frame: a hit is a magenta cross, a bounce a green ripple
+(a ring that widens as it fades) over a short ground line. The input frame is never modified.
 
 :func:`write_overlay` is the overlay video of ``tracknet predict --overlay``: a second pass over
 the source, each frame drawn with its track position and written to an H.264 MP4 of the same
@@ -17,6 +20,7 @@ size and frame rate (an undecodable frame repeats the last picture, so the timel
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -25,12 +29,18 @@ from pathlib import Path
 import numpy as np
 
 from tracknet.infer.tracker import Track
+from tracknet.io.events import Event
 from tracknet.io.frames import FrameSource
 from tracknet.io.video import VideoWriter
 
 DETECTED_RGB = (255, 40, 40)
 INTERPOLATED_RGB = (0, 210, 255)
+FILLED_RGB = (255, 255, 255)
 TRAIL_RGB = (255, 170, 0)
+HIT_RGB = (255, 0, 220)
+BOUNCE_RGB = (40, 255, 80)
+EVENT_FRAMES = 8  # frames an event stays marked, its own included
+_DASHES = 6  # dashes around the ring of a filled position
 
 
 def _ring_radius(height: int, width: int) -> float:
@@ -90,7 +100,9 @@ def _draw_segment(
     _blend(image, y0, x0, coverage, rgb, alpha)
 
 
-def _draw_ring(image: np.ndarray, centre, radius: float, thickness: float, rgb) -> None:
+def _draw_ring(
+    image: np.ndarray, centre, radius: float, thickness: float, rgb, alpha=1.0, dashed=False
+) -> None:
     height, width = image.shape[:2]
     pad = radius + thickness + 1.0
     box = _clipped_box(
@@ -102,7 +114,25 @@ def _draw_ring(image: np.ndarray, centre, radius: float, thickness: float, rgb) 
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     off_ring = np.abs(np.hypot(xs - centre[0], ys - centre[1]) - radius)
     coverage = np.clip(thickness / 2 + 0.5 - off_ring, 0.0, 1.0)
-    _blend(image, y0, x0, coverage, rgb, 1.0)
+    if dashed:
+        angle = np.arctan2(ys - centre[1], xs - centre[0])
+        coverage *= np.cos(_DASHES * angle) > -0.2
+    _blend(image, y0, x0, coverage, rgb, alpha)
+
+
+def _draw_event(image: np.ndarray, event: Event, age: int, radius: float, thickness: float):
+    """A hit's cross or a bounce's ripple, ``age`` frames after the event (0: its frame)."""
+    fade = 1.0 - age / EVENT_FRAMES
+    x, y = event.x, event.y
+    if event.kind == "hit":
+        r = 1.3 * radius
+        for dx, dy in ((r, r), (r, -r)):
+            _draw_segment(image, (x - dx, y - dy), (x + dx, y + dy), thickness / 2, HIT_RGB, fade)
+        return
+    r = radius * (1.0 + 0.25 * age)
+    _draw_ring(image, (x, y), r, thickness / 2 + 1, BOUNCE_RGB, fade)
+    bar = (x - 1.5 * r, y + r + thickness), (x + 1.5 * r, y + r + thickness)
+    _draw_segment(image, *bar, thickness / 2, BOUNCE_RGB, fade)
 
 
 def _draw_trail(image: np.ndarray, trail: np.ndarray, base_half_width: float, clear=None) -> None:
@@ -125,15 +155,20 @@ def draw_overlay(
     trail_xy: Sequence[Sequence[float]] | np.ndarray,
     current: tuple[bool, float, float],
     interpolated: bool = False,
+    filled: bool = False,
+    events: Sequence[tuple[Event, int]] = (),
 ) -> np.ndarray:
-    """Draw the trail and the ball marker on a copy of ``frame_rgb``.
+    """Draw the trail, the ball marker and recent events on a copy of ``frame_rgb``.
 
     Args:
         frame_rgb: ``(H, W, 3)`` uint8 RGB frame (left untouched).
         trail_xy: recent positions, oldest first, ``(x, y)`` or NaN where the ball was not seen;
             may include the current position as its last entry.
         current: ``(visible, x, y)`` of the ball in this frame.
-        interpolated: the current position was filled in, not detected (cyan ring).
+        interpolated: the current position was filled in by smoothing (cyan ring).
+        filled: the current position was filled in from the flight (dashed white ring).
+        events: ``(event, age)`` of the events to mark (age: frames since the event; events
+            without a position are skipped).
 
     Returns:
         A new ``(H, W, 3)`` uint8 frame.
@@ -144,7 +179,8 @@ def draw_overlay(
     trail = np.asarray(trail_xy, dtype=np.float32).reshape(-1, 2)
     visible, x, y = current
     show_ball = bool(visible) and math.isfinite(x) and math.isfinite(y)
-    if not show_ball and not np.isfinite(trail).all(axis=1).any():
+    events = [(e, a) for e, a in events if math.isfinite(e.x) and math.isfinite(e.y)]
+    if not show_ball and not events and not np.isfinite(trail).all(axis=1).any():
         return frame.copy()
     height, width = frame.shape[:2]
     radius = _ring_radius(height, width)
@@ -153,9 +189,11 @@ def draw_overlay(
     clear = (float(x), float(y), radius - thickness / 2) if show_ball else None
     image = frame.copy()
     _draw_trail(image, trail, base_half_width=thickness, clear=clear)
+    for event, age in events:
+        _draw_event(image, event, age, radius, thickness)
     if show_ball:
-        rgb = INTERPOLATED_RGB if interpolated else DETECTED_RGB
-        _draw_ring(image, (float(x), float(y)), radius, thickness, rgb)
+        rgb = FILLED_RGB if filled else INTERPOLATED_RGB if interpolated else DETECTED_RGB
+        _draw_ring(image, (float(x), float(y)), radius, thickness, rgb, dashed=filled)
     return image
 
 
@@ -177,21 +215,42 @@ class TrailOverlay:
         self._positions.clear()
 
     def __call__(
-        self, frame: np.ndarray, visible: bool, x: float, y: float, interpolated: bool = False
+        self,
+        frame: np.ndarray,
+        visible: bool,
+        x: float,
+        y: float,
+        interpolated: bool = False,
+        filled: bool = False,
+        events: Sequence[tuple[Event, int]] = (),
     ) -> np.ndarray:
         """Record this frame's position and return the frame with the overlay drawn."""
         seen = bool(visible) and math.isfinite(x) and math.isfinite(y)
         self._positions.append((float(x), float(y)) if seen else (math.nan, math.nan))
         trail = list(self._positions) if self.trail else []
-        return draw_overlay(frame, trail, (seen, x, y), interpolated)
+        return draw_overlay(frame, trail, (seen, x, y), interpolated, filled, events)
 
 
-def write_overlay(source: FrameSource, track: Track, path: str | Path, trail: int) -> None:
+def events_at(events: Sequence[Event], frame: int) -> list[tuple[Event, int]]:
+    """``(event, age)`` of the events still marked at ``frame`` (``0 <= age < EVENT_FRAMES``);
+    ``events`` sorted by frame (a binary search: any number of events)."""
+    lo = bisect.bisect_left(events, frame - EVENT_FRAMES + 1, key=lambda e: e.frame)
+    hi = bisect.bisect_right(events, frame, key=lambda e: e.frame)
+    return [(e, frame - e.frame) for e in events[lo:hi]]
+
+
+def write_overlay(
+    source: FrameSource, track: Track, path: str | Path, trail: int, events: bool = False
+) -> None:
     """Write ``source`` with ``track`` drawn on it (``trail`` positions) as a video at ``path``.
 
-    The video is written to a temporary name and renamed when complete.
+    ``events``: also mark the hits and bounces of ``track.trajectory``. The video is written to
+    a temporary name and renamed when complete.
     """
     draw = TrailOverlay(trail=trail)
+    marked = track.trajectory.events if events and track.trajectory is not None else []
+    marked = sorted(marked, key=lambda e: e.frame)
+    filled = track.filled
     order = np.argsort(track.frame, kind="stable")  # rows by frame number (already sorted)
     frames = track.frame[order]
     with VideoWriter(path, fps=source.fps, size=source.size) as writer:
@@ -212,5 +271,7 @@ def write_overlay(source: FrameSource, track: Track, path: str | Path, trail: in
                     float(track.xy[i, 0]),
                     float(track.xy[i, 1]),
                     bool(track.interpolated[i]),
+                    bool(filled[i]),
+                    events_at(marked, index),
                 )
             )

@@ -8,8 +8,13 @@ MP4) out. Only wiring: the parts are the frame source (:mod:`tracknet.io.frames`
 writes it. Outputs, in ``out_dir``:
 
 - ``<stem>_ball.csv``: ``Frame,Visibility,X,Y``, one row per frame of the video, original-frame
-  pixels, ``0,0,0`` where no ball was found. Without ``smooth`` only real detections are reported;
-  with it, short gaps are filled by interpolation (and isolated outliers removed).
+  pixels, ``0,0,0`` where no ball was found. Without ``smooth`` only real detections are reported
+  (minus, with ``predict.trajectory.enabled``, the outliers the stage rejects); with it, short gaps
+  are filled by interpolation (and isolated outliers removed). With ``predict.trajectory.fill``
+  (``--fill``) a fifth column ``Filled`` flags the positions filled in from the fitted flight.
+- ``<stem>_events.csv`` (``events=True``): hits and bounces, ``Frame,Event,X,Y,Score``;
+  ``<stem>_court.csv`` (``court``): bounces on the ground and km/h between them
+  (:mod:`~tracknet.infer.trajectory_outputs`).
 - ``<stem>_details.csv`` (``details=True``): also the score, whether a point was interpolated,
   the raw detection before tracking and the candidate blobs.
 - ``<stem>_overlay.mp4`` (``overlay=True``): H.264, same size and fps, the ball ringed with a
@@ -37,12 +42,18 @@ from tqdm.auto import tqdm
 
 from tracknet.constants import DETAILS_CSV_SUFFIX, OVERLAY_SUFFIX, ball_csv_name
 from tracknet.errors import DataError
+from tracknet.infer.court import Court
 from tracknet.infer.details import write_details_csv
 from tracknet.infer.overlay import write_overlay
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.tracker import Track, TrackBuilder
+from tracknet.infer.trajectory_outputs import (
+    TrajectoryFiles,
+    check_event_track,
+    write_track_csv,
+    write_trajectory_outputs,
+)
 from tracknet.io.frames import FrameSource, read_ahead
-from tracknet.io.labels import TrackLabels, write_ball_csv
 
 log = logging.getLogger("tracknet.predict")
 
@@ -59,6 +70,8 @@ class PredictResult:
     undecodable: int
     detected: int
     seconds: float
+    trajectory: TrajectoryFiles | None = None  # events and court files (--events, --court)
+    filled: int = 0  # positions the trajectory stage filled in (--fill)
 
     @property
     def fps(self) -> float:
@@ -70,6 +83,7 @@ def track_source(
     source: FrameSource,
     on_frame: Callable[[int], None] | None = None,
     frame_size: tuple[int, int] | None = None,
+    events: bool = False,
 ) -> Track:
     """Predict and track every frame of ``source`` (decoded ahead in a background thread).
 
@@ -79,12 +93,16 @@ def track_source(
         on_frame: called with the number of frames read so far (for progress bars).
         frame_size: ``(W, H)`` of the original frames when known better than from the source's
             first frame (a dataset clip's usual size); default ``source.size``.
+        events: run the trajectory stage even when ``predict.trajectory.enabled`` is false (for
+            its events; the positions then stay as tracked).
     """
     builder = TrackBuilder(predictor.cfg)
-    stream = read_ahead(source, depth=2 * predictor.batch_size + predictor.frames)
+    resized = ((i, predictor.resize_on_host(frame)) for i, frame in source)  # in the thread
+    stream = read_ahead(resized, depth=2 * predictor.batch_size + predictor.frames)
     for pred in predictor.run(stream, frame_size or source.size, on_frame=on_frame):
         builder.add(pred)
-    return builder.finish()
+    height = (frame_size or source.size)[1]
+    return builder.finish(fps=source.fps, frame_height=height, events=events)
 
 
 def predict_source(
@@ -95,6 +113,8 @@ def predict_source(
     details: bool = False,
     progress: bool = True,
     name: str | None = None,
+    events: bool = False,
+    court: Court | None = None,
 ) -> PredictResult:
     """Predict one video or image folder and write its outputs into ``out_dir``.
 
@@ -106,12 +126,17 @@ def predict_source(
         details: also write ``<name>_details.csv``.
         progress: show a progress bar (frames/s) on stderr.
         name: the stem of the output files; default the video's stem or the folder's name.
+        events: also write ``<name>_events.csv`` (and mark the events on the overlay).
+        court: also write ``<name>_court.csv`` (bounces on this court, km/h between them).
 
     Raises:
         DataError: the input cannot be opened, or none of its frames can be decoded.
+        UserError: ``events`` or ``court`` for an input of fewer than 2 frames.
     """
     source = FrameSource(path)
     stem = name or source.stem
+    if events or court is not None:
+        check_event_track(source.count, source.path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -123,15 +148,19 @@ def predict_source(
         dynamic_ncols=True,
         leave=False,
     ) as bar:
-        track = track_source(predictor, source, on_frame=lambda n: bar.update(1))
+        track = track_source(
+            predictor,
+            source,
+            on_frame=lambda n: bar.update(1),
+            events=events or court is not None,
+        )
     undecodable = int((~track.ok).sum())
     if len(track) == 0 or undecodable == len(track):
         raise DataError(f"{source.path}: no frame could be decoded; is it a valid video?")
     csv_path = out_dir / ball_csv_name(stem)
-    write_ball_csv(
-        csv_path,
-        TrackLabels(track.frame, track.visible.astype(int), track.xy[:, 0], track.xy[:, 1]),
-    )
+    filled_column = predictor.cfg.trajectory.fill != "none"  # --fill
+    write_track_csv(csv_path, track, filled_column=filled_column)
+    files = write_trajectory_outputs(track, out_dir, stem, source.fps, events, court)
     details_path = None
     if details:
         details_path = out_dir / f"{stem}{DETAILS_CSV_SUFFIX}"
@@ -139,7 +168,7 @@ def predict_source(
     overlay_path = None
     if overlay:
         overlay_path = out_dir / f"{stem}{OVERLAY_SUFFIX}"
-        write_overlay(source, track, overlay_path, predictor.cfg.trail)
+        write_overlay(source, track, overlay_path, predictor.cfg.trail, events=events)
     seconds = time.perf_counter() - start
     if undecodable:
         log.warning(
@@ -155,6 +184,8 @@ def predict_source(
         details_path,
         len(track),
         undecodable,
-        int(track.visible.sum()),
+        int((track.visible & ~track.filled).sum()),
         seconds,
+        files,
+        int(track.filled.sum()),
     )

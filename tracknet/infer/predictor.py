@@ -62,10 +62,14 @@ class Predictor:
     def __init__(self, model, codec: HeatmapCodec, cfg: PredictConfig | None = None):
         self.cfg = cfg or PredictConfig()
         self.device = resolve_device(self.cfg.device)
-        self.autocast = autocast_dtype(self.device, self.cfg.half)
+        self.autocast = autocast_dtype(self.device, self.cfg.half, self.cfg.precision)
         self.model = prepare_for_inference(
             model, self.device, self.autocast, self.cfg.channels_last, self.cfg.attention
         )
+        self._encode_fn, self._decode_fn = self.model.encode, self.model.decode_window
+        if self.cfg.compile:  # compiled on the first batch of each shape
+            self._encode_fn = torch.compile(self._encode_fn, dynamic=False)
+            self._decode_fn = torch.compile(self._decode_fn, dynamic=False)
         self.codec = codec
         self.frames = int(getattr(model, "frames", 1))
         self.batch_size = max(1, self.cfg.batch_size)
@@ -86,31 +90,52 @@ class Predictor:
         return torch.autocast(self.device.type, dtype=self.autocast)
 
     # ------------------------------------------------------------------ the model
-    def _prepare(self, frames: list[np.ndarray]) -> torch.Tensor:
-        """RGB uint8 frames -> ``[N, 3, Hin, Win]`` in [0, 1] on the device."""
-        batch = torch.from_numpy(np.stack(frames))  # [N, H, W, 3]
-        if self.device.type == "cuda":
+    def resize_on_host(self, frame: np.ndarray | None) -> np.ndarray | None:
+        """One decoded frame at the model's input size, on the CPU (``None`` stays ``None``).
+
+        For the reading thread: the same kernel as the batch path
+        (:meth:`~tracknet.data.codec.HeatmapCodec.resize_frame`, bit-identical), so on a CPU
+        the resizing overlaps the model and the batch holds small frames. On a GPU the frame
+        is returned as it is: it is resized on the device.
+        """
+        if frame is None or self.device.type != "cpu" or not isinstance(frame, np.ndarray):
+            return frame
+        return self.codec.resize_frame(frame)
+
+    def _prepare(self, frames: list) -> torch.Tensor:
+        """RGB frames -> ``[N, 3, Hin, Win]`` in [0, 1] on the device.
+
+        ``uint8 [H, W, 3]`` numpy arrays or tensors, or ``[3, H, W]`` tensors (float in [0, 1]
+        or uint8); host memory goes to a GPU through pinned memory, without blocking.
+        """
+        if isinstance(frames[0], torch.Tensor):
+            batch = torch.stack(frames)
+        else:
+            batch = torch.from_numpy(np.stack(frames))  # [N, H, W, 3]
+        if self.device.type == "cuda" and batch.device != self.device:
             batch = batch.pin_memory().to(self.device, non_blocking=True)
+        elif batch.device != self.device:
+            batch = batch.to(self.device)
         return self.codec.resize_frames_torch(batch)
 
     @torch.inference_mode()
     def _encode(self, images: torch.Tensor) -> torch.Tensor:
         """Model inputs ``[n, 3, Hin, Win]`` -> their tokens (once per frame)."""
         with self._amp():
-            return self.model.encode(images)
+            return self._encode_fn(images)
 
     @torch.inference_mode()
     def _decode_centres(self, tokens: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """Windows ``[B, T, ...]`` -> logits of their centre frames ``[B, Hh, Wh]``."""
         with self._amp():
-            logits = self.model.decode_window(tokens, images, select=self.frames // 2)
+            logits = self._decode_fn(tokens, images, select=self.frames // 2)
         return logits[:, 0].float()
 
     @torch.inference_mode()
     def _decode_all(self, tokens: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """Windows ``[B, T, ...]`` -> probabilities of all their frames ``[B, T, Hh, Wh]``."""
         with self._amp():
-            logits = self.model.decode_window(tokens, images)
+            logits = self._decode_fn(tokens, images)
         return torch.sigmoid(logits.float())
 
     def window_weights(self) -> list[float]:
@@ -171,6 +196,11 @@ class WindowScheduler:
     repeated), and can be decoded once its last frame is read, or at the end of the stream
     (``step(final=True)``). A frame no window still to decode needs is dropped from the buffers.
 
+    The model inputs and tokens of the buffered frames are rows of one contiguous tensor each,
+    with the first frame repeated ``T//2`` times before it (and, at the end of the stream, the
+    last frame after it), so the windows of a batch -- consecutive centres -- are one strided
+    view of the rows (``unfold``): no window is copied together, only each frame once.
+
     With ``predict.combine=weighted`` each decoded window adds its T probability maps, weighted
     by :meth:`Predictor.window_weights`, to the sums of its frames; a frame is finished once the
     window centred ``T//2`` after it is decoded (at the end of the stream: every frame).
@@ -182,11 +212,13 @@ class WindowScheduler:
         self.t, self.centre = predictor.frames, predictor.frames // 2
         self.combine = predictor.cfg.combine == "weighted" and self.t > 1
         self.weights = predictor.window_weights()
-        # the frames still needed by a window: index, decoded, model input, tokens
+        # the frames still needed by a window: index, decoded; model inputs and tokens as rows
         self._index: deque[int] = deque()
         self._ok: deque[bool] = deque()
-        self._images: deque[torch.Tensor] = deque()
-        self._tokens: deque[torch.Tensor] = deque()
+        self._images: torch.Tensor | None = None  # [m, 3, Hin, Win], positions _row0 ...
+        self._tokens: torch.Tensor | None = None  # [m, ...]
+        self._row0 = 0  # stream position of the first row (negative: the first frame repeated)
+        self._end_padded = False
         self._pending: list[tuple[int, np.ndarray | None]] = []  # read, not encoded yet
         self._last_good: np.ndarray | None = None  # stands in for an undecodable frame
         self.read = 0  # frames read
@@ -206,6 +238,8 @@ class WindowScheduler:
         the stream has ended, so every window is); yields the frames finished, in order."""
         if self._pending:
             self._encode_pending()
+        if final:
+            self._pad_end()
         yield from self._decode(self._ready_windows(final), final)
 
     # ------------------------------------------------------------------ frames
@@ -222,20 +256,37 @@ class WindowScheduler:
             arrays = [a if a is not None else np.zeros(shape, np.uint8) for a in arrays]
         images = self.predictor._prepare(arrays)
         tokens = self.predictor._encode(images)  # [n, Hp, Wp, C], once per frame
-        for (i, img), im, tok in zip(self._pending, images, tokens, strict=True):
+        for i, img in self._pending:
             self._index.append(i)
             self._ok.append(img is not None)
-            self._images.append(im)
-            self._tokens.append(tok)
         self._pending.clear()
+        if self._images is None:  # the first frame stands in for the past before it
+            self._row0 = -self.centre
+            images, tokens = (_repeat_first(x, self.centre) for x in (images, tokens))
+        else:
+            images = torch.cat([self._images, images])
+            tokens = torch.cat([self._tokens, tokens])
+        self._images, self._tokens = images, tokens
+
+    def _pad_end(self) -> None:
+        """The last frame stands in for the future after it (once, at the end of the stream)."""
+        extra = self.t - 1 - self.centre
+        if self._end_padded or self._images is None or extra == 0:
+            return
+        self._end_padded = True
+        self._images, self._tokens = (_repeat_last(x, extra) for x in (self._images, self._tokens))
 
     def _forget(self) -> None:
         """Drop the frames no window still to decode will need."""
         base = self.read - len(self._index)  # position of the first buffered frame
         while self._index and base < self.next_window - self.centre:
-            for buf in (self._index, self._ok, self._images, self._tokens):
-                buf.popleft()
+            self._index.popleft()
+            self._ok.popleft()
             base += 1
+        drop = self.next_window - self.centre - self._row0
+        if self._images is not None and drop > 0:
+            self._images, self._tokens = self._images[drop:], self._tokens[drop:]
+            self._row0 += drop
 
     # ------------------------------------------------------------------ windows
     def _ready_windows(self, final: bool) -> list[tuple[int, list[int]]]:
@@ -258,8 +309,11 @@ class WindowScheduler:
         batch = self.predictor.batch_size
         for start in range(0, len(windows), batch):
             chunk = windows[start : start + batch]
-            tokens = torch.stack([torch.stack([self._tokens[p] for p in w]) for _, w in chunk])
-            images = torch.stack([torch.stack([self._images[p] for p in w]) for _, w in chunk])
+            first = chunk[0][0] - self.centre - self._row0  # row of the first window's start
+            rows = slice(first, first + len(chunk) + self.t - 1)
+            # consecutive windows as views [b, T, ...] of the rows: nothing copied
+            tokens = self._tokens[rows].unfold(0, self.t, 1).movedim(-1, 1)
+            images = self._images[rows].unfold(0, self.t, 1).movedim(-1, 1)
             if self.combine:
                 yield from self._combine(chunk, tokens, images, final)
             else:
@@ -301,3 +355,13 @@ class WindowScheduler:
                 del self._sums[f]
             yield from self.predictor._predictions(logits, self.frame_size, metas)
             self.emitted += len(done)
+
+
+def _repeat_first(x: torch.Tensor, n: int) -> torch.Tensor:
+    """``x`` with its first row repeated ``n`` times before it (one contiguous copy)."""
+    return torch.cat([x[:1].expand(n, *x.shape[1:]), x]) if n else x
+
+
+def _repeat_last(x: torch.Tensor, n: int) -> torch.Tensor:
+    """``x`` with its last row repeated ``n`` times after it (one contiguous copy)."""
+    return torch.cat([x, x[-1:].expand(n, *x.shape[1:])]) if n else x

@@ -26,20 +26,27 @@ by linear interpolation between two real detections. It never extrapolates and n
 that is not bounded by detections on both sides, so a window without detections stays empty.
 
 :class:`TrackBuilder` drives them over a video's predictions: each frame is tracked online as it
-arrives and kept as a few numbers, and :meth:`TrackBuilder.finish` smooths (``predict.smooth``)
+arrives and kept as a few numbers, and :meth:`TrackBuilder.finish` runs the trajectory stage
+(``predict.trajectory``, :mod:`tracknet.infer.trajectory_stage`), smooths (``predict.smooth``)
 and returns the video's :class:`Track`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from tracknet.config import PredictConfig
 from tracknet.infer.predictor import FramePrediction
+from tracknet.infer.trajectory import Trajectory
+from tracknet.infer.trajectory_stage import run_stage, stage_applies
+from tracknet.io.labels import TrackLabels, write_ball_csv
 
 _NAN_XY = (math.nan, math.nan)
 
@@ -241,9 +248,24 @@ def _isolated_outliers(vis: np.ndarray, pts: np.ndarray, outlier_px: float, wind
 
 
 # --------------------------------------------------------------------------- a video's track
+class TrackPoint(NamedTuple):
+    """One frame of a :class:`Track`: original-frame pixels, ``x = y = 0`` where not visible."""
+
+    frame: int
+    visible: bool
+    x: float
+    y: float
+    score: float
+
+
 @dataclass
 class Track:
-    """Per-frame results of one video, original-frame pixels."""
+    """Per-frame results of one video, original-frame pixels.
+
+    ``len(track)`` frames; ``track[i]`` is a :class:`TrackPoint`, ``track[a:b]`` (or a boolean /
+    index array) a shorter :class:`Track`. :meth:`to_csv` writes the ball CSV of
+    ``tracknet predict``; :meth:`to_pandas` gives a DataFrame (pandas is optional).
+    """
 
     frame: np.ndarray  # [N] int
     ok: np.ndarray  # [N] bool, frame decoded
@@ -254,9 +276,66 @@ class Track:
     xy: np.ndarray  # [N, 2]
     interpolated: np.ndarray  # [N] bool
     candidates: np.ndarray  # [N, K, 3] float32 (x, y, score) of the codec's blobs, score 0 = none
+    # the trajectory stage's result, one row per frame (predict.trajectory); a slice drops it
+    trajectory: Trajectory | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    @property
+    def filled(self) -> np.ndarray:
+        """``bool [N]`` visible positions the trajectory stage filled in (not detected)."""
+        if self.trajectory is None:
+            return np.zeros(len(self.frame), dtype=bool)
+        return self.trajectory.filled & self.visible
+
+    @property
+    def frames(self) -> np.ndarray:
+        """``int [N]`` frame numbers (the same array as :attr:`frame`)."""
+        return self.frame
+
+    def __getitem__(self, key):
+        if isinstance(key, int | np.integer):
+            i = int(key)
+            return TrackPoint(
+                int(self.frame[i]),
+                bool(self.visible[i]),
+                float(self.xy[i, 0]),
+                float(self.xy[i, 1]),
+                float(self.score[i]),
+            )
+        arrays = [f.name for f in dataclasses.fields(self) if f.name != "trajectory"]
+        return Track(**{name: getattr(self, name)[key] for name in arrays})
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write ``Frame,Visibility,X,Y`` (the ball CSV of ``tracknet predict``); returns ``path``."""
+        vis = self.visible.astype(int)
+        write_ball_csv(path, TrackLabels(self.frame, vis, self.xy[:, 0], self.xy[:, 1]))
+        return Path(path)
+
+    def to_pandas(self):
+        """A ``pandas.DataFrame``: ``frame, visible, x, y, score, interpolated, decoded``.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install 'tracknet[pandas]'``).
+        """
+        try:
+            import pandas as pd  # optional dependency: the pandas extra
+        except ImportError as exc:
+            raise ImportError(
+                "Track.to_pandas needs pandas: pip install 'tracknet[pandas]' (or pandas)"
+            ) from exc
+        return pd.DataFrame(
+            {
+                "frame": self.frame,
+                "visible": self.visible,
+                "x": self.xy[:, 0],
+                "y": self.xy[:, 1],
+                "score": self.score,
+                "interpolated": self.interpolated,
+                "decoded": self.ok,
+            }
+        )
 
 
 class _Columns:
@@ -314,8 +393,9 @@ class TrackBuilder:
     def __len__(self) -> int:
         return self._cols.n
 
-    def add(self, p: FramePrediction) -> None:
-        """Track the next frame's prediction and keep the result."""
+    def add(self, p: FramePrediction, keep: bool = True) -> TrackPoint:
+        """Track the next frame's prediction and keep the result (``keep=False``: only return
+        it, so an endless live stream holds nothing); returns the frame's point, unsmoothed."""
         cand_xy = np.asarray(p.candidates_xy, dtype=np.float64).reshape(-1, 2)
         cand_score = np.asarray(p.candidates_score, dtype=np.float64).reshape(-1)
         if not p.ok:
@@ -326,6 +406,11 @@ class TrackBuilder:
             score = s if visible else p.score
         else:
             visible, xy, score = bool(p.visible) and p.ok, (p.x, p.y), p.score
+        xy = np.nan_to_num(np.asarray(xy, dtype=np.float64))
+        x, y = (float(xy[0]), float(xy[1])) if visible else (0.0, 0.0)
+        point = TrackPoint(int(p.index), visible, x, y, float(score))
+        if not keep:
+            return point
         cands = np.zeros((self._k, 3), np.float32)
         m = min(self._k, len(cand_score))
         cands[:m, :2], cands[:m, 2] = cand_xy[:m], cand_score[:m]
@@ -336,14 +421,36 @@ class TrackBuilder:
             raw_xy=(p.x, p.y),
             score=score,
             visible=visible,
-            xy=np.nan_to_num(np.asarray(xy, dtype=np.float64)),
+            xy=xy,
             candidates=cands,
         )
+        return point
 
-    def finish(self) -> Track:
-        """The video's track (smoothed with ``cfg.smooth``); positions 0 where not visible."""
+    def finish(
+        self, fps: float = 30.0, frame_height: float | None = None, events: bool = False
+    ) -> Track:
+        """The video's track; positions 0 where not visible.
+
+        The trajectory stage (``cfg.trajectory``, :mod:`tracknet.infer.trajectory_stage`) runs
+        first when enabled, filling, or asked for by ``events``, then smoothing (``cfg.smooth``). It
+        runs on the tracker's gated output: without the tracker (``cfg.track`` false: raw
+        detections) it changes no position.
+
+        Args:
+            fps: the video's frame rate (the stage's settings and speeds).
+            frame_height: height of the original frames (None: 720).
+            events: run the stage even when disabled (its events; the positions stay as tracked).
+        """
         col = self._cols.view
         visible, xy = col("visible").copy(), col("xy").copy()
+        trajectory = None
+        stage = self.cfg.trajectory
+        if not self.cfg.track:  # raw detections stay raw
+            stage = dataclasses.replace(stage, enabled=False, fill="none")
+        if stage_applies(stage) or events:
+            trajectory, visible, xy = run_stage(
+                col("frame"), visible, xy, col("score"), stage, fps, frame_height
+            )
         interpolated = np.zeros(len(visible), dtype=bool)
         if self.cfg.smooth:
             visible, xy, interpolated = smooth_track(visible, xy, max_gap=self.cfg.max_gap)
@@ -359,4 +466,5 @@ class TrackBuilder:
             xy=xy,
             interpolated=np.asarray(interpolated, dtype=bool),
             candidates=col("candidates").copy(),
+            trajectory=trajectory,
         )

@@ -2,7 +2,8 @@
 
 Tennis clips are folders of JPEG frames with a ``Label.csv``; shuttlecock and generic clips are
 H.264 videos with a ``<stem>_ball.csv`` (in ``matchN/csv/`` for shuttlecock, beside the video
-otherwise). Files appear whole: a frame folder is built under a hidden name and renamed, videos
+otherwise) and, beside it, a ``<stem>_events.csv`` with the hits and bounces the tennis layout
+keeps in its ``status`` column (:mod:`tracknet.io.events`). Files appear whole: a frame folder is built under a hidden name and renamed, videos
 are written through :class:`~tracknet.io.video.VideoWriter`.
 """
 
@@ -18,6 +19,7 @@ from PIL import Image
 from tracknet.constants import TENNIS_LABEL_CSV, ball_csv_name
 from tracknet.data.synth.plan import ClipPlan
 from tracknet.data.synth.render import iter_clip
+from tracknet.io.events import events_csv_name, events_from_labels, write_events_csv
 from tracknet.io.labels import write_ball_csv, write_tennis_csv
 from tracknet.io.video import VideoWriter
 
@@ -74,9 +76,11 @@ def write_frame_folder(plan: ClipPlan, folder: Path) -> None:
 
 
 def write_video(plan: ClipPlan, video: Path) -> None:
-    """An H.264 video and its ball CSV (see :func:`ball_csv_path`)."""
+    """An H.264 video, its ball CSV (see :func:`ball_csv_path`) and its events CSV beside it."""
     gop = max(1, round(plan.fps))  # one keyframe a second keeps random access quick
     with VideoWriter(video, plan.fps, plan.size, crf=plan.crf, gop=gop) as writer:
         for frame in iter_clip(plan):
             writer.write(frame)
-    write_ball_csv(ball_csv_path(video), plan.labels)
+    labels = ball_csv_path(video)
+    write_ball_csv(labels, plan.labels)
+    write_events_csv(labels.with_name(events_csv_name(video.stem)), events_from_labels(plan.labels))
