@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import gc
 import os
 import threading
 from collections import OrderedDict
@@ -407,12 +408,24 @@ _decoders: OrderedDict[tuple[str, int, int], _RandomAccessDecoder] = OrderedDict
 _decoders_lock = threading.Lock()
 
 
-def _forget_decoders_after_fork() -> None:
-    # A forked DataLoader worker must not share the parent's file offsets and decoder state.
+_inherited: list[_RandomAccessDecoder] = []  # in a forked child: the parent's, never freed
+
+
+# A forked child (a DataLoader worker) must never free a container it inherited: FFmpeg's
+# free joins the decoder's threads, which exist only in the parent, so the child would hang.
+def _collect_before_fork() -> None:
+    # A PyAV container sits in a reference cycle (each stream points back at it), so a dropped
+    # one waits for the cyclic collector; collect it here, in the parent, not in the child.
+    gc.collect()
+
+
+def _set_decoders_aside_after_fork() -> None:
+    # The child must not share the parent's file offsets and decoder state: it opens its own.
+    _inherited.extend(_decoders.values())
     _decoders.clear()
 
 
-os.register_at_fork(after_in_child=_forget_decoders_after_fork)
+os.register_at_fork(before=_collect_before_fork, after_in_child=_set_decoders_aside_after_fork)
 
 
 def _decoder_for(path: Path) -> _RandomAccessDecoder:
