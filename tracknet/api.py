@@ -213,14 +213,12 @@ class Tracker:
                 timeout=live.timeout,
                 format=live.format,
                 options=live.options,
-                transform=self.predictor.resize_on_host,
             ).start()
             chunks = iter(lambda: src.take(batch), [])
             return ResultStream(self.predictor, chunks, src.size, source=src)
         if isinstance(source, str | Path):
             frames = FrameSource(source)
-            resized = ((i, self.predictor.resize_on_host(f)) for i, f in frames)
-            ahead = read_ahead(resized, depth=2 * batch + self.predictor.frames)
+            ahead = read_ahead(frames, depth=2 * batch + self.predictor.frames)
             return ResultStream(self.predictor, chunks_of(ahead, batch), frames.size)
         items, size = self._numbered(source, frame_size)
         return ResultStream(self.predictor, chunks_of(items, batch), size)

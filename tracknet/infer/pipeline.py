@@ -97,8 +97,7 @@ def track_source(
             its events; the positions then stay as tracked).
     """
     builder = TrackBuilder(predictor.cfg)
-    resized = ((i, predictor.resize_on_host(frame)) for i, frame in source)  # in the thread
-    stream = read_ahead(resized, depth=2 * predictor.batch_size + predictor.frames)
+    stream = read_ahead(source, depth=2 * predictor.batch_size + predictor.frames)
     for pred in predictor.run(stream, frame_size or source.size, on_frame=on_frame):
         builder.add(pred)
     height = (frame_size or source.size)[1]

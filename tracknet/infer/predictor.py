@@ -90,18 +90,6 @@ class Predictor:
         return torch.autocast(self.device.type, dtype=self.autocast)
 
     # ------------------------------------------------------------------ the model
-    def resize_on_host(self, frame: np.ndarray | None) -> np.ndarray | None:
-        """One decoded frame at the model's input size, on the CPU (``None`` stays ``None``).
-
-        For the reading thread: the same kernel as the batch path
-        (:meth:`~tracknet.data.codec.HeatmapCodec.resize_frame`, bit-identical), so on a CPU
-        the resizing overlaps the model and the batch holds small frames. On a GPU the frame
-        is returned as it is: it is resized on the device.
-        """
-        if frame is None or self.device.type != "cpu" or not isinstance(frame, np.ndarray):
-            return frame
-        return self.codec.resize_frame(frame)
-
     def _prepare(self, frames: list) -> torch.Tensor:
         """RGB frames -> ``[N, 3, Hin, Win]`` in [0, 1] on the device.
 
