@@ -6,10 +6,11 @@ alenzenx/TrackNetV3 (BWF broadcast badminton, H.264 1280x720), but any folder of
 Nothing is copied: each video becomes a symbolic link ``<out>/<split>/<stem>.mp4`` and its labels
 are rewritten in pixels as ``<out>/<split>/<stem>_ball.csv`` (``Frame,Visibility,X,Y``, by
 :func:`tracknet.io.labels.write_ball_csv`). The train/val split is by clip and deterministic
-(a fixed seed shuffles the sorted stems); the test folder, when given, is converted whole into
-``test/`` and never mixed with the others.
+(a fixed seed shuffles the sorted stems); ``--test-clips N`` holds N more of them out as
+``test/``; a test folder, when given instead, is converted whole into ``test/`` and never mixed
+with the others.
 
-    python scripts/real_footage.py --train-val raw_data --test raw_data2 --out DATA --val-clips 5
+    python scripts/real_footage.py --train-val raw_data --out DATA --val-clips 5 --test-clips 6
 
 then train and score with ``data.root=DATA data.format=generic data.split.train=[train/*]
 data.split.val=[val/*] data.split.test=[test/*]`` (printed at the end, and written to
@@ -81,14 +82,20 @@ def labelled_videos(folder: Path) -> tuple[list[str], list[str]]:
     return with_video, [s for s in stems if s not in with_video]
 
 
-def split_stems(stems: list[str], val_clips: int, seed: int) -> tuple[list[str], list[str]]:
+def split_stems(
+    stems: list[str], val_clips: int, seed: int, test_clips: int = 0
+) -> tuple[list[str], list[str], list[str]]:
     """A deterministic clip-level split: the sorted stems shuffled by ``seed``; the first
-    ``val_clips`` validate, the others train (both returned sorted)."""
-    if not 0 <= val_clips < len(stems):
-        raise ValueError(f"--val-clips {val_clips} must leave at least one of {len(stems)} clips")
+    ``val_clips`` validate, the next ``test_clips`` test, the others train (each sorted)."""
+    if val_clips < 0 or test_clips < 0 or val_clips + test_clips >= len(stems):
+        raise ValueError(
+            f"--val-clips {val_clips} and --test-clips {test_clips} must leave at least one of "
+            f"{len(stems)} clips to train on"
+        )
     order = sorted(stems)
     random.Random(seed).shuffle(order)
-    return sorted(order[val_clips:]), sorted(order[:val_clips])
+    held = val_clips + test_clips
+    return sorted(order[held:]), sorted(order[:val_clips]), sorted(order[val_clips:held])
 
 
 def convert_clip(src: Path, stem: str, dest: Path) -> dict:
@@ -112,21 +119,31 @@ def convert_clip(src: Path, stem: str, dest: Path) -> dict:
 
 
 def convert(
-    train_val: Path | None, test: Path | None, out: Path, val_clips: int = 5, seed: int = 0
+    train_val: Path | None,
+    test: Path | None,
+    out: Path,
+    val_clips: int = 5,
+    seed: int = 0,
+    test_clips: int = 0,
 ) -> dict:
-    """Convert ``train_val`` into ``out/train`` + ``out/val`` and ``test`` into ``out/test``.
+    """Convert ``train_val`` into ``out/train`` + ``out/val`` (+ ``out/test``: ``test_clips`` of
+    it held out) and a ``test`` folder into ``out/test`` (one or the other).
 
     Returns (and writes to ``out/split.json``) the clips of each split, the skipped csvs and
     the ``data.*`` overrides that select the splits.
     """
+    if test is not None and test_clips:
+        raise ValueError("give a test folder or --test-clips, not both")
     out.mkdir(parents=True, exist_ok=True)
     report: dict = {"clips": {}, "skipped": [], "seed": seed}
     parts: list[tuple[Path, str, list[str]]] = []
     if train_val is not None:
         stems, no_video = labelled_videos(train_val)
         report["skipped"] += [str(train_val / f"{s}.csv") for s in no_video]
-        train, val = split_stems(stems, val_clips, seed)
+        train, val, held_out = split_stems(stems, val_clips, seed, test_clips)
         parts += [(train_val, "train", train), (train_val, "val", val)]
+        if held_out:
+            parts.append((train_val, "test", held_out))
     if test is not None:
         stems, no_video = labelled_videos(test)
         report["skipped"] += [str(test / f"{s}.csv") for s in no_video]
@@ -146,11 +163,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test", type=Path, help="folder of clips kept whole as the test split")
     p.add_argument("--out", type=Path, required=True, help="the dataset root to write")
     p.add_argument("--val-clips", type=int, default=5, help="clips of --train-val that validate")
+    p.add_argument(
+        "--test-clips", type=int, default=0, help="clips of --train-val held out to test"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the clip-level split")
     args = p.parse_args(argv)
     if args.train_val is None and args.test is None:
         p.error("give --train-val and/or --test")
-    report = convert(args.train_val, args.test, args.out, args.val_clips, args.seed)
+    if args.test is not None and args.test_clips:
+        p.error("give --test or --test-clips, not both")
+    report = convert(
+        args.train_val, args.test, args.out, args.val_clips, args.seed, args.test_clips
+    )
     for split, clips in report["clips"].items():
         frames = sum(c["labelled"] for c in clips)
         visible = sum(c["visible"] for c in clips)

@@ -56,11 +56,29 @@ def test_converts_splits_by_clip_and_loads_as_generic(tmp_path, real_footage):
 
 def test_split_is_deterministic_and_checked(real_footage):
     stems = [f"{i:05d}" for i in range(33)]
-    train, val = real_footage.split_stems(stems, 5, seed=0)
-    assert (train, val) == real_footage.split_stems(list(reversed(stems)), 5, seed=0)
-    assert len(train) == 28 and len(val) == 5 and not set(train) & set(val)
+    train, val, test = real_footage.split_stems(stems, 5, seed=0)
+    assert (train, val, test) == real_footage.split_stems(list(reversed(stems)), 5, seed=0)
+    assert len(train) == 28 and len(val) == 5 and test == [] and not set(train) & set(val)
+    train6, val6, test6 = real_footage.split_stems(stems, 5, seed=0, test_clips=6)
+    assert val6 == val and len(test6) == 6 and sorted(train6 + test6) == train  # val unchanged
     with pytest.raises(ValueError, match="val-clips"):
         real_footage.split_stems(stems[:2], 2, seed=0)
+    with pytest.raises(ValueError, match="test-clips"):
+        real_footage.split_stems(stems[:3], 1, seed=0, test_clips=2)
+
+
+def test_test_clips_are_held_out_of_the_train_val_folder(tmp_path, real_footage):
+    src = tmp_path / "raw"
+    src.mkdir()
+    for i in range(5):
+        _clip(src, f"0000{i}")
+    report = real_footage.convert(src, None, tmp_path / "out", val_clips=1, test_clips=2)
+    names = {s: {c["clip"].split("/")[1] for c in report["clips"][s]} for s in report["clips"]}
+    assert [len(names[s]) for s in ("train", "val", "test")] == [2, 1, 2]
+    assert set.union(*names.values()) == {f"0000{i}" for i in range(5)}
+    assert "data.split.test=[test/*]" in report["overrides"]
+    with pytest.raises(ValueError, match="not both"):
+        real_footage.convert(src, src, tmp_path / "o2", val_clips=1, test_clips=1)
 
 
 def test_bad_rows_name_file_and_row(tmp_path, real_footage):
