@@ -28,12 +28,13 @@ import numpy as np
 import torch
 
 from tracknet.config import Config, PredictConfig
+from tracknet.data.background import background_indices
 from tracknet.errors import UserError
 from tracknet.export import onnx_for_run
 from tracknet.infer.court import Court
 from tracknet.infer.loading import load_run
 from tracknet.infer.onnx_backend import OnnxModel
-from tracknet.infer.pipeline import PredictResult, predict_source, track_source
+from tracknet.infer.pipeline import PredictResult, clip_background, predict_source, track_source
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.stream import ResultStream, chunks_of
 from tracknet.infer.tracker import Track, TrackBuilder
@@ -218,8 +219,11 @@ class Tracker:
             return ResultStream(self.predictor, chunks, src.size, source=src)
         if isinstance(source, str | Path):
             frames = FrameSource(source)
+            background = clip_background(self.predictor, frames)
             ahead = read_ahead(frames, depth=2 * batch + self.predictor.frames)
-            return ResultStream(self.predictor, chunks_of(ahead, batch), frames.size)
+            return ResultStream(
+                self.predictor, chunks_of(ahead, batch), frames.size, background=background
+            )
         items, size = self._numbered(source, frame_size)
         return ResultStream(self.predictor, chunks_of(items, batch), size)
 
@@ -233,9 +237,15 @@ class Tracker:
                 device (they are moved to the model's).
             frame_size: ``(W, H)`` the positions refer to; default the frames' own size.
         """
+        if isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.dtype == np.uint8:
+            # all frames at hand: the clip's background for a model that takes one
+            picked = frames[background_indices(len(frames))]
+            background = self.predictor.make_background(list(picked))
+        else:
+            background = None
         items, size = self._numbered(frames, frame_size)
         builder = TrackBuilder(self.cfg.predict)
-        for pred in self.predictor.run(items, size):
+        for pred in self.predictor.run(items, size, background=background):
             builder.add(pred)
         return builder.finish()
 

@@ -80,7 +80,9 @@ class DetailConfig:
     channels: int = 32
     scale: int = 2  # works at 1/scale of the input resolution
     use_diff: bool = True
-    background: bool = False  # median background frame as extra input
+    # the clip's median frame as extra input (tracknet.data.background; TrackNetV3's idea):
+    # finds the still or slow ball that frame differences miss
+    background: bool = False
 
 
 @dataclass

@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from tests.infer.conftest import write_spot_video
 from tracknet.config import PredictConfig, load_config
+from tracknet.data.background import background_indices, median_background
 from tracknet.data.codec import HeatmapCodec
+from tracknet.infer.pipeline import track_source
 from tracknet.infer.predictor import Predictor
+from tracknet.io.frames import FrameSource
 from tracknet.models import WindowModel, build_model
 
 IN_W, IN_H = 64, 32  # model input [W, H]; 4 x 2 patches of 16 px
@@ -79,3 +83,56 @@ def test_streaming_runs_the_backbone_once_per_frame(tiny_dinov3, batch_size):
     # The window of frame 0 repeats it for the missing past: (0, 0, 1).
     first = windows[0][0]
     torch.testing.assert_close(first[0], first[1], rtol=0, atol=0)
+
+
+def test_the_clip_background_reaches_every_window(tiny_dinov3, tmp_path):
+    """model.detail.background: the stream's windows are decoded with the clip's median frame
+    (made as in training), equal to the model run on each window with that background."""
+    cfg = tiny_cfg(
+        tiny_dinov3,
+        "model.frames=3",
+        "model.detail.enabled=true",
+        "model.detail.background=true",
+    )
+    model = build_model(cfg).eval()
+    n = 9
+    video = write_spot_video(
+        tmp_path / "clip.mp4", [(10 + 5 * i, 12.0) for i in range(n)], size=(IN_W * 2, IN_H * 2)
+    )
+    source = FrameSource(video)
+    seen: list[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]] = []
+    real_decode = model.decode_window
+
+    def recording_decode(tokens, frames=None, background=None, select=None):
+        out = real_decode(tokens, frames, background, select)
+        for j in range(len(frames)):
+            bg = None if background is None else background[j].clone()
+            seen.append((frames[j].clone(), bg, out[j].clone()))
+        return out
+
+    model.decode_window = recording_decode
+    codec = HeatmapCodec.from_config(cfg)
+    predictor = Predictor(model, codec, PredictConfig(batch_size=4, device="cpu"))
+    assert predictor.uses_background
+    track = track_source(predictor, source)
+    assert len(track) == n and len(seen) == n
+
+    frames = list(source.frames_at(background_indices(source.count)))
+    assert len(frames) == n  # a short clip: every frame
+    resized = codec.resize_frames_torch(torch.from_numpy(np.stack(frames)), as_uint8=True)
+    median = median_background(resized.permute(0, 2, 3, 1).numpy())
+    expected_bg = torch.from_numpy(median).permute(2, 0, 1).float() / 255
+    model.decode_window = real_decode
+    for images, bg, logits in seen:
+        assert bg is not None
+        torch.testing.assert_close(bg, expected_bg, rtol=0, atol=1e-6)
+        with torch.no_grad():
+            expected = model(images[None], bg[None])[0, 1]
+            without = model(images[None])[0, 1]  # the window-median stand-in
+        torch.testing.assert_close(logits[0].float(), expected, rtol=1e-4, atol=1e-4)
+        assert not torch.allclose(expected, without, atol=1e-4)  # the background matters
+
+    # no frames to make it from: the model's stand-in
+    assert predictor.make_background([]) is None
+    # nothing kept between streams: a predictor serves clips of other courts in turn
+    assert not hasattr(predictor, "background")

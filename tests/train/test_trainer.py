@@ -18,6 +18,7 @@ from tests.conftest import tracknet_popen
 from tests.train.conftest import tiny_overrides
 from tracknet.config import save_config
 from tracknet.errors import UserError
+from tracknet.models.tracknet import TrackNet
 from tracknet.train.trainer import Trainer
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -129,3 +130,30 @@ def test_nonfinite_losses_skip_then_stop_with_state_saved(tiny_cfg, monkeypatch,
     after = trainer.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before), "no update from a NaN loss"
     assert (trainer.run_dir / "last" / "trainer_state.json").exists()
+
+
+def test_training_and_validation_feed_the_clip_background(tiny_cfg, monkeypatch):
+    """model.detail.background: every training and validation batch hands the model its
+    clips' median frames (not the window-median stand-in)."""
+    seen: list[tuple[bool, tuple[int, ...] | None]] = []
+    real_forward = TrackNet.forward
+
+    def recording_forward(self, frames, background=None):
+        seen.append((self.training, None if background is None else tuple(background.shape)))
+        return real_forward(self, frames, background)
+
+    monkeypatch.setattr(TrackNet, "forward", recording_forward)
+    cfg = tiny_cfg(
+        "model.frames=3",
+        "model.detail.enabled=true",
+        "model.detail.channels=8",
+        "model.detail.background=true",
+        "model.temporal.heads=2",
+        "train.max_steps=3",
+    )
+    Trainer(cfg).fit()
+    train_calls = [shape for training, shape in seen if training]
+    val_calls = [shape for training, shape in seen if not training]
+    assert len(train_calls) == 3 and val_calls
+    assert all(shape is not None and shape[1:] == (3, 80, 128) for shape in train_calls + val_calls)
+    assert train_calls[0][0] == 2  # one background per window of the batch

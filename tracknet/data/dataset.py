@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, default_collate, get_worker_info
 
+from tracknet.data.background import background_indices, median_background
 from tracknet.data.codec import HeatmapCodec
 from tracknet.data.formats import Clip, is_visible, load_clips
 from tracknet.data.frame_cache import CacheReport, FrameCache, build_caches, is_auto
@@ -153,10 +154,13 @@ class ClipWindowDataset(Dataset):
         strict: raise when a frame cannot be decoded; otherwise warn and use the next window.
         cache: read the frames from this frame cache (built per clip on first use when missing);
             None: decode them from the source files.
+        background: items also carry ``background``, the clip's median frame at model-input
+            size (:mod:`tracknet.data.background`), augmented and cropped like the frames.
 
     Attributes:
-        uint8_frames: when True, items carry ``uint8 [T, 3, H_in, W_in]`` frames in ``[0, 255]``
-            (what :func:`make_loader`'s workers send, see :class:`WindowCollate`).
+        uint8_frames: when True, items carry ``uint8 [T, 3, H_in, W_in]`` frames (and ``uint8
+            [3, H_in, W_in]`` backgrounds) in ``[0, 255]`` (what :func:`make_loader`'s workers
+            send, see :class:`WindowCollate`).
     """
 
     def __init__(
@@ -170,6 +174,7 @@ class ClipWindowDataset(Dataset):
         visible_codes: Sequence[int] = (1, 2),
         strict: bool = False,
         cache: FrameCache | None = None,
+        background: bool = False,
     ) -> None:
         if frames_per_clip < 1:
             raise ValueError(f"frames_per_clip must be >= 1, got {frames_per_clip}")
@@ -184,6 +189,8 @@ class ClipWindowDataset(Dataset):
         self.visible_codes = tuple(int(c) for c in visible_codes)
         self.strict = strict
         self.cache = cache
+        self.background = background
+        self._backgrounds: dict[int, np.ndarray] = {}  # clip index -> uint8 [H_in, W_in, 3]
         self.uint8_frames = False
         self.reseed(seed)
         self._rows: list[np.ndarray] = []  # per clip: label row of each frame, -1 = unlabelled
@@ -221,7 +228,8 @@ class ClipWindowDataset(Dataset):
         clips = load_split(cfg, split)
         codec = HeatmapCodec.from_config(cfg) if codec is None else codec
         cache = prepare_cache(cfg, codec, clips, split)
-        return cls(
+        detail = cfg.model.detail
+        dataset = cls(
             clips,
             codec,
             frames_per_clip=cfg.data.frames_per_clip or cfg.model.frames,
@@ -231,7 +239,16 @@ class ClipWindowDataset(Dataset):
             visible_codes=tuple(cfg.data.visible_codes),
             strict=cfg.data.strict,
             cache=cache,
+            background=cfg.model.type == "vit" and detail.enabled and detail.background,
         )
+        dataset.prepare_backgrounds()  # once here, not once per DataLoader worker
+        return dataset
+
+    def prepare_backgrounds(self) -> None:
+        """Make the background of every clip now (no-op unless ``background`` is on)."""
+        if self.background:
+            for i in range(len(self.clips)):
+                self._background(i)
 
     def reseed(self, seed: int) -> None:
         """Restart the augmentation draws of ``__getitem__`` from ``seed``."""
@@ -281,6 +298,24 @@ class ClipWindowDataset(Dataset):
         cached = self.cache.frames(clip)
         return None if cached is None else cached.read(frames, clip)
 
+    def _resized(self, clip: Clip, frames: np.ndarray) -> np.ndarray:
+        """``uint8 [N, H_in, W_in, 3]``: frames at model-input size (frame cache or decoding)."""
+        resized = self._cached(clip, frames)
+        if resized is not None:
+            return resized
+        decoded = torch.from_numpy(self._decode(clip, frames))
+        tensor = self.codec.resize_frames_torch(decoded, clip.frame_size, as_uint8=True)
+        return tensor.permute(0, 2, 3, 1).contiguous().numpy()
+
+    def _background(self, clip_index: int) -> np.ndarray:
+        """``uint8 [H_in, W_in, 3]``: the clip's median frame (made on first use)."""
+        bg = self._backgrounds.get(clip_index)
+        if bg is None:
+            clip = self.clips[clip_index]
+            bg = median_background(self._resized(clip, background_indices(clip.num_frames)))
+            self._backgrounds[clip_index] = bg
+        return bg
+
     def _load(self, index: int, rng: np.random.Generator | None) -> dict[str, Any]:
         clip_index, start = (int(v) for v in self.windows[index])
         clip = self.clips[clip_index]
@@ -293,13 +328,21 @@ class ClipWindowDataset(Dataset):
         xy_input = self.codec.frame_to_input(xy, clip.frame_size)
         resized = self._cached(clip, frames)  # uint8 [T, H_in, W_in, 3], or None: decode
         decoded = self._decode(clip, frames) if resized is None else None
+        background = None
         if self.augment is not None and rng is not None:
             # The augmentation works on uint8 [T, H_in, W_in, 3] with input-pixel labels.
             if resized is None:
                 resized = np.stack([self.codec.resize_frame(im, clip.frame_size) for im in decoded])
+            if self.background:  # one more frame of the window: the same warp and colours
+                resized = np.concatenate([resized, self._background(clip_index)[None]])
+                xy_input = np.concatenate([xy_input, np.zeros((1, 2))])
+                visible = np.concatenate([visible, [False]])
             images, xy_input, visible_in = self.augment(resized, xy_input, visible.copy(), rng)
             pixels = torch.from_numpy(np.ascontiguousarray(images))
-            inputs = pixels.permute(0, 3, 1, 2).contiguous()  # [T, 3, H_in, W_in] uint8
+            inputs = pixels.permute(0, 3, 1, 2).contiguous()  # [T(+1), 3, H_in, W_in] uint8
+            if self.background:
+                inputs, background = inputs[:-1], inputs[-1]
+                xy_input, visible_in, visible = xy_input[:-1], visible_in[:-1], visible[:-1]
         else:
             visible_in = visible
             if resized is not None:  # the cache holds exactly what resize_frames_torch makes
@@ -308,11 +351,15 @@ class ClipWindowDataset(Dataset):
                 inputs = self.codec.resize_frames_torch(
                     torch.from_numpy(decoded), clip.frame_size, as_uint8=True
                 )
+        if self.background and background is None:
+            background = torch.from_numpy(self._background(clip_index)).permute(2, 0, 1)
         if not self.uint8_frames:
             inputs = inputs.float().div_(255.0)
+            if background is not None:
+                background = background.float().div_(255.0)
         visible_in = np.asarray(visible_in, dtype=bool)
         xy_input = np.where(visible_in[:, None], xy_input, 0.0)
-        return {
+        item = {
             "frames": inputs,
             "heatmaps": torch.from_numpy(self.codec.encode(xy_input, visible_in)),
             "visible": torch.from_numpy(visible_in.copy()),
@@ -322,6 +369,9 @@ class ClipWindowDataset(Dataset):
             "clip": clip.name,
             "index": torch.from_numpy(frames.astype(np.int64)),
         }
+        if background is not None:
+            item["background"] = background.contiguous()  # [3, H_in, W_in]
+        return item
 
 
 # --------------------------------------------------------------------------- loaders
@@ -355,8 +405,8 @@ def _shared_float_tensor(shape: tuple[int, ...]) -> torch.Tensor:
 class WindowCollate:
     """Collate for :class:`ClipWindowDataset` items carrying ``uint8`` frames.
 
-    Frames become ``float32 [B, T, 3, H, W]`` in ``[0, 1]``, converted straight into the batch's
-    shared-memory buffer in one pass. Sending uint8 items and converting here is about 1.5x
+    Frames become ``float32 [B, T, 3, H, W]`` in ``[0, 1]`` (backgrounds ``[B, 3, H, W]``),
+    converted straight into the batch's shared-memory buffer in one pass. Sending uint8 items and converting here is about 1.5x
     faster on two cores than converting each item to float32 first (4x the bytes, one more copy).
     With ``frames_as_uint8`` the frames stay ``uint8`` (for callers converting on a GPU).
     """
@@ -365,16 +415,22 @@ class WindowCollate:
         self.frames_as_uint8 = frames_as_uint8
 
     def __call__(self, items: list[dict[str, Any]]) -> dict[str, Any]:
-        frames = [item["frames"] for item in items]
-        batch = default_collate([{k: v for k, v in it.items() if k != "frames"} for it in items])
-        if self.frames_as_uint8 or frames[0].dtype != torch.uint8:
-            batch["frames"] = default_collate(frames)
-            return batch
-        out = _shared_float_tensor((len(frames), *frames[0].shape))
-        for i, window in enumerate(frames):
-            torch.div(window, 255.0, out=out[i])  # uint8 -> float32 in the same pass
-        batch["frames"] = out
+        images = [k for k in _IMAGE_KEYS if k in items[0]]
+        batch = default_collate([{k: v for k, v in it.items() if k not in images} for it in items])
+        for key in images:
+            batch[key] = self._images([item[key] for item in items])
         return batch
+
+    def _images(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        if self.frames_as_uint8 or tensors[0].dtype != torch.uint8:
+            return default_collate(tensors)
+        out = _shared_float_tensor((len(tensors), *tensors[0].shape))
+        for i, window in enumerate(tensors):
+            torch.div(window, 255.0, out=out[i])  # uint8 -> float32 in the same pass
+        return out
+
+
+_IMAGE_KEYS = ("frames", "background")  # the items' pictures: uint8 from the workers
 
 
 def make_loader(

@@ -38,9 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from tracknet.constants import DETAILS_CSV_SUFFIX, OVERLAY_SUFFIX, ball_csv_name
+from tracknet.data.background import background_indices
 from tracknet.errors import DataError
 from tracknet.infer.court import Court
 from tracknet.infer.details import write_details_csv
@@ -78,6 +80,22 @@ class PredictResult:
         return self.frames / max(self.seconds, 1e-9)
 
 
+def clip_background(predictor: Predictor, source: FrameSource) -> torch.Tensor | None:
+    """The background of ``source`` for a model with ``model.detail.background`` (the median of
+    frames spread over it, :meth:`Predictor.make_background`); None for other models, or with a
+    warning when no frame can be read for it (the model then uses the median of each window)."""
+    if not predictor.uses_background:
+        return None
+    background = predictor.make_background(source.frames_at(background_indices(source.count)))
+    if background is None:
+        log.warning(
+            "%s: no frames to make the background from; the model falls back to the median of "
+            "each window",
+            source.path,
+        )
+    return background
+
+
 def track_source(
     predictor: Predictor,
     source: FrameSource,
@@ -97,8 +115,10 @@ def track_source(
             its events; the positions then stay as tracked).
     """
     builder = TrackBuilder(predictor.cfg)
+    background = clip_background(predictor, source)
     stream = read_ahead(source, depth=2 * predictor.batch_size + predictor.frames)
-    for pred in predictor.run(stream, frame_size or source.size, on_frame=on_frame):
+    size = frame_size or source.size
+    for pred in predictor.run(stream, size, on_frame=on_frame, background=background):
         builder.add(pred)
     height = (frame_size or source.size)[1]
     return builder.finish(fps=source.fps, frame_height=height, events=events)

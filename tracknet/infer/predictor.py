@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from tracknet.config import Config, PredictConfig
+from tracknet.data.background import median_background
 from tracknet.data.codec import HeatmapCodec
 from tracknet.infer.device import (
     autocast_dtype,
@@ -72,6 +73,9 @@ class Predictor:
             self._decode_fn = torch.compile(self._decode_fn, dynamic=False)
         self.codec = codec
         self.frames = int(getattr(model, "frames", 1))
+        detail = getattr(model, "detail", None)
+        # the detail path takes the clip's median frame (model.detail.background)
+        self.uses_background = bool(getattr(detail, "background", False))
         self.batch_size = max(1, self.cfg.batch_size)
         if self.device.type == "cpu":
             keep_freed_memory()
@@ -106,6 +110,26 @@ class Predictor:
             batch = batch.to(self.device)
         return self.codec.resize_frames_torch(batch)
 
+    def make_background(self, frames: Iterable[np.ndarray] | None) -> torch.Tensor | None:
+        """The background of a stream for :meth:`run`: the median of ``frames`` (``uint8 [H, W,
+        3]`` spread over the clip, :func:`tracknet.data.background.background_indices`) at
+        model-input size, made as for training (:func:`~tracknet.data.background.median_background`
+        of the resized frames): ``[1, 3, Hin, Win]`` in [0, 1] on the device. ``None`` when the
+        model takes no background or no frame is given (the model then uses its stand-in, the
+        median of each window).
+        """
+        if not self.uses_background:
+            return None
+        resized = [  # one at a time: memory for the small frames only
+            self.codec.resize_frames_torch(torch.from_numpy(f)[None], as_uint8=True)[0]
+            for f in frames or []
+        ]
+        if not resized:
+            return None
+        median = median_background(torch.stack(resized).permute(0, 2, 3, 1).numpy())
+        bg = torch.from_numpy(median).permute(2, 0, 1)[None].float().div_(255.0)
+        return bg.to(self.device)
+
     @torch.inference_mode()
     def _encode(self, images: torch.Tensor) -> torch.Tensor:
         """Model inputs ``[n, 3, Hin, Win]`` -> their tokens (once per frame)."""
@@ -113,17 +137,23 @@ class Predictor:
             return self._encode_fn(images)
 
     @torch.inference_mode()
-    def _decode_centres(self, tokens: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    def _decode_centres(
+        self, tokens: torch.Tensor, images: torch.Tensor, background: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Windows ``[B, T, ...]`` -> logits of their centre frames ``[B, Hh, Wh]``."""
         with self._amp():
-            logits = self._decode_fn(tokens, images, select=self.frames // 2)
+            logits = self._decode_fn(
+                tokens, images, _expand(background, images), select=self.frames // 2
+            )
         return logits[:, 0].float()
 
     @torch.inference_mode()
-    def _decode_all(self, tokens: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    def _decode_all(
+        self, tokens: torch.Tensor, images: torch.Tensor, background: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Windows ``[B, T, ...]`` -> probabilities of all their frames ``[B, T, Hh, Wh]``."""
         with self._amp():
-            logits = self._decode_fn(tokens, images)
+            logits = self._decode_fn(tokens, images, _expand(background, images))
         return torch.sigmoid(logits.float())
 
     def window_weights(self) -> list[float]:
@@ -153,6 +183,7 @@ class Predictor:
         frames: Iterable[tuple[int, np.ndarray | None]],
         frame_size: tuple[int, int],
         on_frame: Callable[[int], None] | None = None,
+        background: torch.Tensor | None = None,
     ) -> Iterator[FramePrediction]:
         """Predict every frame of a stream.
 
@@ -161,11 +192,13 @@ class Predictor:
                 that could not be decoded (it gets a not-visible prediction with ``ok=False``).
             frame_size: ``(W, H)`` of the original frames.
             on_frame: called with the number of frames read so far (for progress bars).
+            background: the stream's background (:meth:`make_background`), for a model with
+                ``model.detail.background``; None: the model's stand-in.
 
         Yields:
             One :class:`FramePrediction` per input frame, in order.
         """
-        scheduler = WindowScheduler(self, frame_size)
+        scheduler = WindowScheduler(self, frame_size, background)
         for index, image in frames:
             batch_ready = scheduler.add(index, image)
             if on_frame is not None:
@@ -194,9 +227,15 @@ class WindowScheduler:
     window centred ``T//2`` after it is decoded (at the end of the stream: every frame).
     """
 
-    def __init__(self, predictor: Predictor, frame_size: tuple[int, int]):
+    def __init__(
+        self,
+        predictor: Predictor,
+        frame_size: tuple[int, int],
+        background: torch.Tensor | None = None,
+    ):
         self.predictor = predictor
         self.frame_size = frame_size
+        self.background = background  # [1, 3, Hin, Win]: Predictor.make_background
         self.t, self.centre = predictor.frames, predictor.frames // 2
         self.combine = predictor.cfg.combine == "weighted" and self.t > 1
         self.weights = predictor.window_weights()
@@ -310,7 +349,7 @@ class WindowScheduler:
 
     def _centres(self, chunk, tokens: torch.Tensor, images: torch.Tensor):
         """Each window predicts its centre frame."""
-        logits = self.predictor._decode_centres(tokens, images)  # [b, Hh, Wh]
+        logits = self.predictor._decode_centres(tokens, images, self.background)  # [b, Hh, Wh]
         c = self.centre
         metas = [(self._index[w[c]], self._ok[w[c]]) for _, w in chunk]
         yield from self.predictor._predictions(logits, self.frame_size, metas)
@@ -319,7 +358,7 @@ class WindowScheduler:
 
     def _combine(self, chunk, tokens: torch.Tensor, images: torch.Tensor, final: bool):
         """Each window adds its weighted probabilities to its frames; finished frames go out."""
-        probs = self.predictor._decode_all(tokens, images)  # [b, T, Hh, Wh]
+        probs = self.predictor._decode_all(tokens, images, self.background)  # [b, T, Hh, Wh]
         for j, (position, w) in enumerate(chunk):
             for o in range(self.t):
                 frame = position - self.centre + o
@@ -343,6 +382,18 @@ class WindowScheduler:
                 del self._sums[f]
             yield from self.predictor._predictions(logits, self.frame_size, metas)
             self.emitted += len(done)
+
+
+def _expand(background: torch.Tensor | None, images: torch.Tensor) -> torch.Tensor | None:
+    """The background ``[1, 3, Hin, Win]`` for windows ``[B, T, 3, Hin, Win]``: ``[B, ...]``."""
+    if background is None:
+        return None
+    if background.shape[-2:] != images.shape[-2:]:
+        raise ValueError(
+            f"the background is {tuple(background.shape[-2:])} but the frames are "
+            f"{tuple(images.shape[-2:])}: make it from this stream's frames"
+        )
+    return background.to(images.dtype).expand(images.shape[0], -1, -1, -1)
 
 
 def _repeat_first(x: torch.Tensor, n: int) -> torch.Tensor:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from tracknet.constants import DETAILS_CSV_SUFFIX, ball_csv_name
 from tracknet.infer.details import DETAILS_HEADER, format_candidates
@@ -90,6 +91,9 @@ class ResultStream:
         frame_size: ``(W, H)`` of the original frames.
         source: the live source the chunks come from, if any: its counters
             (:attr:`dropped`, :attr:`reconnects`, :attr:`lost`) and :meth:`close`.
+        background: the background for a model with ``model.detail.background``
+            (:meth:`Predictor.make_background`); None: the model's stand-in (live sources, whose
+            future frames are unknown, use it).
     """
 
     def __init__(
@@ -98,8 +102,10 @@ class ResultStream:
         chunks: Iterable[Sequence[LiveFrame]],
         frame_size: tuple[int, int],
         source: LiveSource | None = None,
+        background: torch.Tensor | None = None,
     ) -> None:
         self.predictor = predictor
+        self.background = background
         self.chunks = chunks
         self.frame_size = frame_size
         self.source = source
@@ -123,7 +129,7 @@ class ResultStream:
         return list(self.source.lost) if self.source is not None else []
 
     def __iter__(self) -> Iterator[StreamPoint]:
-        scheduler = WindowScheduler(self.predictor, self.frame_size)
+        scheduler = WindowScheduler(self.predictor, self.frame_size, self.background)
         builder = TrackBuilder(self.predictor.cfg)
         waiting: deque[tuple[int, float, bool]] = deque()  # (index, arrived, dropped) in order
         for chunk in self.chunks:

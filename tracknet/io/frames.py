@@ -25,7 +25,7 @@ from PIL import Image
 from tracknet.constants import IMAGE_FOLDER_FPS, IMAGE_SUFFIXES
 from tracknet.errors import DataError
 from tracknet.io.labels import natural_key
-from tracknet.io.video import VideoReader, open_image, probe_video
+from tracknet.io.video import VideoReader, open_image, probe_video, read_frames
 
 log = logging.getLogger("tracknet.io")
 
@@ -104,6 +104,20 @@ class FrameSource:
             yield from self._images()
         else:
             yield from self._video()
+
+    def frames_at(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
+        """The frames ``indices`` (in order; random access), leaving out those that cannot be
+        decoded or have another size: ``uint8 [H, W, 3]`` RGB each, one at a time."""
+        for i in (int(i) for i in indices):
+            if not 0 <= i < self.count:
+                continue
+            with contextlib.suppress(DataError):  # a frame that cannot be had is left out
+                if self.images is None:
+                    yield read_frames(self.path, [i])[0]
+                    continue
+                frame = open_image(self.images[i])
+                if frame.shape[:2] == (self.size[1], self.size[0]):
+                    yield frame
 
     def _images(self) -> Iterator[tuple[int, np.ndarray | None]]:
         for i, p in enumerate(self.images):

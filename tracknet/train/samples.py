@@ -51,7 +51,8 @@ class KeyedWindows(Dataset):
 def crop_window(
     item: dict[str, Any], crop, rng: np.random.Generator, ball_prob: float, stride: int
 ) -> dict[str, Any]:
-    """Cut frames ``[T, 3, H, W]`` and heatmaps ``[T, Hh, Wh]`` to the same random crop.
+    """Cut frames ``[T, 3, H, W]``, heatmaps ``[T, Hh, Wh]`` (and a background ``[3, H, W]``) to
+    the same random crop.
 
     With probability ``ball_prob`` (when some frame shows the ball) the crop is placed so that
     the ball of one visible frame, drawn at random, lies 15-85 % of the way across it (clipped
@@ -74,6 +75,8 @@ def crop_window(
     x0, y0 = x0 // stride * stride, y0 // stride * stride
     out = dict(item)
     out["frames"] = item["frames"][:, :, y0 : y0 + ch, x0 : x0 + cw]
+    if "background" in item:
+        out["background"] = item["background"][:, y0 : y0 + ch, x0 : x0 + cw]
     hx, hy = x0 // stride, y0 // stride
     out["heatmaps"] = item["heatmaps"][:, hy : hy + ch // stride, hx : hx + cw // stride]
     xy = item["xy_input"]
