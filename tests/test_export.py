@@ -12,6 +12,7 @@ from tests.conftest import tiny_temporal_overrides
 from tracknet.bench.predict import synthetic_video
 from tracknet.cli import main
 from tracknet.config import load_config, save_config
+from tracknet.errors import UserError
 from tracknet.export import export_onnx, onnx_for_run
 from tracknet.infer.loading import load_run
 from tracknet.infer.onnx_backend import OnnxModel
@@ -132,3 +133,16 @@ def test_the_baseline_exports_with_its_own_size_multiple(tmp_path):
         got = torch.from_numpy(session.run(None, {"frames": frames.numpy()})[0])
         assert got.shape == expected.shape == (shape[0], 3, shape[3] // 2, shape[4] // 2)
         assert (got - expected).abs().max().item() <= 1e-4, shape
+
+
+def test_a_model_that_takes_the_clip_background_is_refused(tiny_dinov3, tmp_path):
+    cfg = load_config(
+        overrides=[
+            *tiny_overrides(tiny_dinov3),
+            "model.detail.enabled=true",
+            "model.detail.background=true",
+        ]
+    )
+    with pytest.raises(UserError, match="background"):
+        export_onnx(build_model(cfg), tmp_path / "bg.onnx")
+    assert not (tmp_path / "bg.onnx").exists()

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from tracknet.config import wh_to_hw
+from tracknet.errors import UserError
 from tracknet.infer.loading import load_run, resolve_checkpoint
 from tracknet.models.protocol import WindowModel
 from tracknet.models.serialization import META
@@ -29,7 +30,17 @@ ONNX_NAME = "model.onnx"
 
 
 def export_onnx(model: WindowModel, out: str | Path, opset: int = 18) -> Path:
-    """Export ``model`` (built by ``build_model``) to ``out``; returns the path."""
+    """Export ``model`` (built by ``build_model``) to ``out``; returns the path.
+
+    Raises:
+        UserError: a model with ``model.detail.background``: its export would take the frames
+            only and silently swap the clip's background for the window median.
+    """
+    if getattr(getattr(model, "detail", None), "background", False):
+        raise UserError(
+            "this model takes the clip's background frame (model.detail.background), which the "
+            "ONNX export does not carry; use the torch backend for it"
+        )
     h, w = wh_to_hw(model.config.input_size)
     example = torch.rand(2, model.frames, 3, h, w)
     step = int(model.size_multiple)  # H and W: the patch size, 8 for the baseline's poolings
