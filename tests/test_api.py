@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import tiny_temporal_overrides
 from tests.infer.conftest import (
     BrightSpotModel,
     line_positions,
@@ -27,6 +28,7 @@ from tracknet.infer.device import autocast_dtype
 from tracknet.infer.loading import resolve_checkpoint
 from tracknet.infer.tracker import Track, TrackPoint
 from tracknet.io.video import VideoReader
+from tracknet.models import build_model
 
 N = 14
 
@@ -177,3 +179,45 @@ def test_half_precision_by_default_on_cuda_only(monkeypatch):
     assert autocast_dtype(cpu, False, "fp16") == torch.float16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
     assert autocast_dtype(cuda, False, "auto") == torch.float16
+
+
+def test_a_background_model_gets_the_clips_median_frame_on_every_path(
+    tiny_dinov3, video, monkeypatch
+):
+    """model.detail.background: track, stream and predict (frames in memory) make the same
+    background from the same clip, and no background is left over from one clip to the next."""
+    cfg = load_config(
+        overrides=[
+            *tiny_temporal_overrides(tiny_dinov3, "model.detail.channels=8"),
+            "model.detail.enabled=true",
+            "model.detail.background=true",
+            "predict.device=cpu",
+        ]
+    )
+    torch.manual_seed(0)
+    tracker = Tracker(build_model(cfg).eval(), cfg)
+    made: list[torch.Tensor | None] = []
+    real_make = tracker.predictor.make_background
+
+    def recording_make(frames):
+        made.append(real_make(frames))
+        return made[-1]
+
+    monkeypatch.setattr(tracker.predictor, "make_background", recording_make)
+    expected = tracker.track(video)
+    streamed = list(tracker.stream(video))
+    np.testing.assert_allclose([p.score for p in streamed], expected.score, rtol=1e-5, atol=1e-6)
+    with VideoReader(video) as reader:
+        frames = np.stack([f for _, f in reader])
+    np.testing.assert_allclose(tracker.predict(frames).score, expected.score, rtol=1e-5, atol=1e-6)
+    assert len(made) == 3 and all(bg is not None for bg in made)
+    assert made[0].shape == (1, 3, 32, 64)
+    assert all(torch.equal(bg, made[0]) for bg in made)  # the same clip, the same picture
+    # another clip in between changes nothing: the background belongs to each call
+    tracker.predict(255 - frames)
+    assert not torch.equal(made[-1], made[0])
+    np.testing.assert_allclose(tracker.track(video).score, expected.score, rtol=1e-5, atol=1e-6)
+    # frames one at a time from a list (their future unknown): the model's stand-in
+    del made[:]
+    tracker.predict(list(frames))
+    assert made == []
