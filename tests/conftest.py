@@ -1,6 +1,7 @@
 """Test-wide setup: a private, offline Hugging Face cache and a small thread count."""
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,13 +53,23 @@ def tiny_temporal_overrides(backbone: str, *extra: str) -> list[str]:
     ]
 
 
+def default_sigint() -> None:
+    """A child's ``preexec_fn``: Ctrl-C (SIGINT) back at its default, so the child's Python turns
+    it into KeyboardInterrupt. A shell without job control starts a background job (``cmd &``)
+    with SIGINT ignored, a child inherits that, and Python then installs no handler: a test that
+    stops its child with SIGINT would wait for ever."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def tracknet_popen(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
-    """``python -m tracknet ARGS`` in a child process, stdout and stderr merged, as text."""
+    """``python -m tracknet ARGS`` in a child process, stdout and stderr merged, as text; Ctrl-C
+    reaches it whatever the test session inherited (:func:`default_sigint`)."""
     return subprocess.Popen(
         [sys.executable, "-m", "tracknet", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_sigint,
         **kwargs,
     )

@@ -6,8 +6,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import tiny_temporal_overrides
+from tests.conftest import tiny_temporal_overrides, tracknet_popen
 from tracknet.config import load_config, save_config
 from tracknet.data.synth import synthesize
 from tracknet.models import build_model
@@ -84,13 +82,8 @@ class Server:
     """``tracknet label ARGS`` in a child process; :attr:`url` is the URL it printed."""
 
     def __init__(self, *args: str, timeout: float = 60.0) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracknet", "label", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=dict(os.environ),  # the test session's private, offline Hugging Face cache
-        )
+        # the test session's private, offline Hugging Face cache; Ctrl-C reaches the child
+        self.proc = tracknet_popen("label", *args, env=dict(os.environ))
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
