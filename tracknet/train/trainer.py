@@ -163,11 +163,11 @@ class Trainer:
             with self.acc.accumulate(self.model):
                 frames = batch["frames"].to(self.acc.device, non_blocking=True)
                 target = batch["heatmaps"].to(self.acc.device, non_blocking=True)
-                background = batch.get("background")  # the clips' median frames, when used
-                if background is not None:
-                    background = background.to(self.acc.device, non_blocking=True)
+                inputs = [frames]
+                if "background" in batch:  # the clips' median frames (model.detail.background)
+                    inputs.append(batch["background"].to(self.acc.device, non_blocking=True))
                 with self.acc.autocast():
-                    logits = self.model(frames, background)  # [B, T, Hh, Wh]
+                    logits = self.model(*inputs)  # [B, T, Hh, Wh]
                 loss = losses.heatmap_loss(
                     logits.float(),
                     target,

@@ -49,11 +49,11 @@ def validate_windows(
     counts = torch.zeros(len(COUNT_KEYS) + 3, dtype=torch.float64, device=accelerator.device)
     for batch in loader:
         frames = batch["frames"].to(accelerator.device)
-        background = batch.get("background")  # the clips' median frames, when used
-        if background is not None:
-            background = background.to(accelerator.device)
+        inputs = [frames]
+        if "background" in batch:  # the clips' median frames (model.detail.background)
+            inputs.append(batch["background"].to(accelerator.device))
         with accelerator.autocast():
-            logits = model(frames, background).float()  # [B, T, Hh, Wh]
+            logits = model(*inputs).float()  # [B, T, Hh, Wh]
         loss = heatmap_loss(
             logits,
             batch["heatmaps"].to(logits.device),
