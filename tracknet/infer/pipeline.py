@@ -120,8 +120,7 @@ def track_source(
     size = frame_size or source.size
     for pred in predictor.run(stream, size, on_frame=on_frame, background=background):
         builder.add(pred)
-    height = (frame_size or source.size)[1]
-    return builder.finish(fps=source.fps, frame_height=height, events=events)
+    return builder.finish(fps=source.fps, frame_height=size[1], events=events)
 
 
 def predict_source(
