@@ -75,13 +75,16 @@ def test_bench_predict_reports_model_and_end_to_end_rates(tmp_path, tiny_dinov3,
     args += ["--repeats", "2", "--json", str(out), *tiny_overrides(tiny_dinov3)]
     assert main(args) == 0
     result = json.loads(out.read_text())
-    for key in ("model_fps", "end_to_end_fps", "ratio"):
+    for key in ("model_fps", "end_to_end_fps", "ratio", "decoded_fps", "decoded_ratio"):
         assert _positive(result[key]), (key, result[key])
     assert result["ratio"] == pytest.approx(result["end_to_end_fps"] / result["model_fps"])
+    assert result["decoded_ratio"] == pytest.approx(result["decoded_fps"] / result["model_fps"])
+    assert len(result["decoded_fps_runs"]) == 2
     assert result["video_frames"] == 6 and result["video_size"] == [128, 72]
     assert result["frames_per_window"] == 3 and result["batch_size"] == 4
     assert len(result["model_fps_runs"]) == len(result["end_to_end_fps_runs"]) == 2
-    assert "end to end" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "end to end" in printed and "in memory" in printed
 
 
 def test_bench_predict_from_a_checkpoint(tmp_path, tiny_dinov3):

@@ -5,9 +5,12 @@ A synthetic H.264 video (:func:`synthetic_video`) is predicted end to end
 thread, the model, heatmap decoding, tracking, CSV) and the same number of frames goes through the
 model alone (:func:`tracknet.bench.models.frame_step` with ``protocol="predict"``: one window per
 frame) at the same batch size, dtype, device and compilation, alternating; ``ratio`` =
-end-to-end / model-only frames per second. Besides wall-clock rates it records the CPU seconds
-per frame of each (every thread of the process counted), which say where the time goes on a
-machine shared with other work.
+end-to-end / model-only frames per second. A third pass runs the same pipeline on the video's
+frames decoded beforehand and held in memory (:class:`DecodedFrames`; everything but the
+decoding: resizing, the model, heatmap decoding, tracking, CSV), so the two ratios split what
+the decoder costs from what the rest of the pipeline costs. Besides wall-clock rates it records
+the CPU seconds per frame of each (every thread of the process counted), which say where the
+time goes on a machine shared with other work.
 """
 
 from __future__ import annotations
@@ -25,11 +28,35 @@ import torch
 from tracknet.bench.models import build_for_bench, describe, frame_step
 from tracknet.bench.timing import DTYPES, machine_info, print_table, time_runs, write_json
 from tracknet.config import Config, load_config, wh_to_hw
+from tracknet.constants import ball_csv_name
 from tracknet.infer.loading import load_run
-from tracknet.infer.pipeline import predict_source
+from tracknet.infer.pipeline import predict_source, track_source
 from tracknet.infer.predictor import Predictor
+from tracknet.infer.trajectory_outputs import write_track_csv
 from tracknet.io.frames import FrameSource
 from tracknet.io.video import VideoWriter
+
+DECODED_LIMIT_BYTES = 4 << 30  # the in-memory pass is left out for videos bigger than this
+
+
+class DecodedFrames:
+    """A video's frames decoded once and kept in memory, read as a :class:`FrameSource` is by
+    :func:`~tracknet.infer.pipeline.track_source` (``path``, ``size``, ``fps``, ``count``,
+    iteration, ``frames_at``): the pipeline without the decoding."""
+
+    def __init__(self, source: FrameSource):
+        self.path, self.size, self.fps = source.path, source.size, source.fps
+        self.frames = list(source)
+        self.count = len(self.frames)
+        self.undecodable = sum(frame is None for _, frame in self.frames)
+
+    def __iter__(self):
+        return iter(self.frames)
+
+    def frames_at(self, indices):
+        for i in indices:
+            if 0 <= i < self.count and self.frames[i][1] is not None:
+                yield self.frames[i][1]
 
 
 def synthetic_video(path: str | Path, frames: int, size: tuple[int, int] = (1280, 720)) -> Path:
@@ -68,6 +95,9 @@ def bench_predict(
     model, heatmap decoding, tracking, CSV), timed from the call to the CSV on disk. Model only:
     the same number of frames through :func:`frame_step` (``protocol="predict"``: one window per
     frame) at the same batch size, dtype and device. ``ratio`` = end-to-end / model-only.
+    In memory: :func:`~tracknet.infer.pipeline.track_source` and the CSV on the frames decoded
+    beforehand (:class:`DecodedFrames`); ``decoded_ratio`` = in-memory / model-only, left out
+    (None) when the decoded frames would take more than :data:`DECODED_LIMIT_BYTES`.
     ``compile``: ``torch.compile`` both (``predict.compile``).
     """
     dev = torch.device(device)
@@ -98,6 +128,8 @@ def bench_predict(
     source = FrameSource(video)
     frames = source.count
     calls = -(-frames // batch_size)
+    w, h = source.size
+    decoded = DecodedFrames(source) if frames * w * h * 3 <= DECODED_LIMIT_BYTES else None
 
     def model_only():
         for _ in range(calls):
@@ -108,30 +140,44 @@ def bench_predict(
         if res.frames != frames:
             raise RuntimeError(f"predicted {res.frames} frames of {frames}")
 
+    def in_memory():
+        track = track_source(predictor, decoded)
+        write_track_csv(Path(out_dir) / ball_csv_name("decoded"), track)
+        if len(track) != frames:
+            raise RuntimeError(f"predicted {len(track)} frames of {frames}")
+
     time_runs(step, 1, 0, dev)  # warm-up
     if compile:
         end_to_end()  # compiles the predictor's shapes (the end of the video: another batch)
-    model_s: list[float] = []
-    e2e_s: list[float] = []
-    cpu: dict[str, list[float]] = {"model": [], "e2e": []}
+    seconds: dict[str, list[float]] = {"model": [], "e2e": [], "decoded": []}
+    cpu: dict[str, list[float]] = {"model": [], "e2e": [], "decoded": []}
+    passes = [("model", model_only, calls * per_call), ("e2e", end_to_end, frames)]
+    if decoded is not None:
+        passes.append(("decoded", in_memory, frames))
     for _ in range(repeats):
-        c0 = time.process_time()
-        model_s += time_runs(model_only, 0, 1, dev)
-        c1 = time.process_time()
-        e2e_s += time_runs(end_to_end, 0, 1, dev)
-        cpu["model"].append((c1 - c0) / (calls * per_call))
-        cpu["e2e"].append((time.process_time() - c1) / frames)
-    model_fps = [calls * per_call / s for s in model_s]
-    e2e_fps = [frames / s for s in e2e_s]
+        for key, fn, n in passes:
+            c0 = time.process_time()
+            seconds[key] += time_runs(fn, 0, 1, dev)
+            cpu[key].append((time.process_time() - c0) / n)
+    model_fps = [calls * per_call / s for s in seconds["model"]]
+    e2e_fps = [frames / s for s in seconds["e2e"]]
+    decoded_fps = [frames / s for s in seconds["decoded"]]
     m, e = statistics.median(model_fps), statistics.median(e2e_fps)
+    d = statistics.median(decoded_fps) if decoded_fps else None
     return {
         "model_fps": m,
         "end_to_end_fps": e,
         "ratio": e / m,
+        "decoded_fps": d,
+        "decoded_ratio": d / m if d else None,
         "model_fps_runs": model_fps,
         "end_to_end_fps_runs": e2e_fps,
+        "decoded_fps_runs": decoded_fps,
         "model_cpu_ms_per_frame": 1000 * statistics.median(cpu["model"]),
         "end_to_end_cpu_ms_per_frame": 1000 * statistics.median(cpu["e2e"]),
+        "decoded_cpu_ms_per_frame": (
+            1000 * statistics.median(cpu["decoded"]) if cpu["decoded"] else None
+        ),
         "compile": compile,
         "video_frames": frames,
         "video_size": list(source.size),
@@ -218,6 +264,14 @@ def run_predict_benchmark(
                 f"({result['end_to_end_cpu_ms_per_frame']:.1f} CPU ms/frame)",
             ),
             ("ratio", f"{result['ratio']:.3f}"),
+            (
+                "in memory",
+                f"{result['decoded_fps']:.2f} frames/s "
+                f"({result['decoded_cpu_ms_per_frame']:.1f} CPU ms/frame), "
+                f"ratio {result['decoded_ratio']:.3f} (the video decoded beforehand)"
+                if result["decoded_fps"]
+                else "left out (the decoded video would not fit in 4 GiB)",
+            ),
         ],
     )
     write_json(json_path, result)
