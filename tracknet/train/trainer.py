@@ -48,7 +48,7 @@ from tracknet.train.optim import apply_lr, build_optimizer
 from tracknet.train.run_log import RunLog
 from tracknet.train.sampler import ResumableBatchSampler
 from tracknet.train.samples import KeyedWindows
-from tracknet.train.validate import validate_windows
+from tracknet.train.validate import model_inputs, validate_windows
 from tracknet.utils import remove_stale_temporaries
 
 log = logging.getLogger("tracknet.train")
@@ -161,11 +161,9 @@ class Trainer:
             batch = next(batches)
             lr = apply_lr(self.optimizer, self.step, t)
             with self.acc.accumulate(self.model):
-                frames = batch["frames"].to(self.acc.device, non_blocking=True)
+                inputs = model_inputs(batch, self.acc.device, non_blocking=True)
+                frames = inputs[0]
                 target = batch["heatmaps"].to(self.acc.device, non_blocking=True)
-                inputs = [frames]
-                if "background" in batch:  # the clips' median frames (model.detail.background)
-                    inputs.append(batch["background"].to(self.acc.device, non_blocking=True))
                 with self.acc.autocast():
                     logits = self.model(*inputs)  # [B, T, Hh, Wh]
                 loss = losses.heatmap_loss(

@@ -25,6 +25,17 @@ from tracknet.train.losses import heatmap_loss
 COUNT_KEYS = ("tp", "tn", "fp1", "fp2", "fn")
 
 
+def model_inputs(
+    batch: dict[str, Any], device: torch.device, non_blocking: bool = False
+) -> list[torch.Tensor]:
+    """What the model is called with for a batch: its frames, and the clips' median frames when
+    the items carry them (``model.detail.background``), on ``device``."""
+    inputs = [batch["frames"].to(device, non_blocking=non_blocking)]
+    if "background" in batch:
+        inputs.append(batch["background"].to(device, non_blocking=non_blocking))
+    return inputs
+
+
 @torch.no_grad()
 def validate_windows(
     accelerator, model, windows, codec: HeatmapCodec, cfg: Config
@@ -48,10 +59,8 @@ def validate_windows(
     model.eval()
     counts = torch.zeros(len(COUNT_KEYS) + 3, dtype=torch.float64, device=accelerator.device)
     for batch in loader:
-        frames = batch["frames"].to(accelerator.device)
-        inputs = [frames]
-        if "background" in batch:  # the clips' median frames (model.detail.background)
-            inputs.append(batch["background"].to(accelerator.device))
+        inputs = model_inputs(batch, accelerator.device)
+        frames = inputs[0]
         with accelerator.autocast():
             logits = model(*inputs).float()  # [B, T, Hh, Wh]
         loss = heatmap_loss(
