@@ -4,7 +4,8 @@
 blobs (8-connected components of the pixels whose probability exceeds the threshold) of largest
 summed probability ("mass"), with their peak probability and their sub-pixel centre in HEATMAP
 pixels. Everything runs as tensor operations on the heatmaps' device, without Python loops over
-pixels (:func:`label_components`). :meth:`tracknet.data.codec.HeatmapCodec.decode` maps the
+pixels, and on the foreground pixels only (:func:`component_roots`): a batch of heatmaps with one
+small blob each costs little more than the threshold. :meth:`tracknet.data.codec.HeatmapCodec.decode` maps the
 centres to input or frame pixels.
 """
 
@@ -20,90 +21,149 @@ import torch.nn.functional as F
 _PROB_LEVELS_BITS = 20
 
 
-def _max3x3(x: torch.Tensor) -> torch.Tensor:
-    """3x3 maximum filter of ``[N, H, W]`` (zero padding), as two separable 1-D maxima.
+def component_roots(pixels: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """The 8-connected components of a sparse set of foreground pixels, without Python loops
+    over pixels.
 
-    Much faster than ``max_pool2d`` on the CPU; values must be >= 0 for the zero padding.
+    Args:
+        pixels: ``int64 [m]``, SORTED linear indices ``image * H * W + y * W + x`` of the
+            foreground pixels of a batch of ``H x W`` masks (what ``mask.flatten().nonzero()``
+            gives).
+
+    Returns:
+        ``int64 [m]``: for each pixel, the position in ``pixels`` of the first pixel of its
+        component (its root; a root holds its own position).
+
+    The pixels of a row run start as one tree, rooted at the run's first pixel. A pixel is
+    linked to the pixel below it, and diagonally below only where no pixel beside or below it
+    makes the same connection already. Then, each round, the two roots of every link that joins
+    two trees are hooked, the larger under the smaller, the trees are flattened (pointer
+    jumping) and links inside one tree are dropped, until no link is left. The work grows with
+    the number of foreground pixels, not with the size of the masks, and the rounds with the
+    logarithm of a blob's size, however it winds. (``index_select`` throughout: twice as fast as
+    indexing with a tensor on the CPU.)
     """
-    xp = F.pad(x, (1, 1, 1, 1))
-    rows = torch.maximum(torch.maximum(xp[..., :-2], xp[..., 1:-1]), xp[..., 2:])
-    return torch.maximum(torch.maximum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
+    m = pixels.numel()
+    position = torch.arange(m, device=pixels.device)
+    if m == 0:
+        return position
+    y, x = torch.div(pixels % (h * w), w, rounding_mode="floor"), pixels % w
+    # position of each foreground pixel in ``pixels``, -1 on the background (and past the end)
+    where = torch.full((int(pixels[-1]) + w + 2,), -1, dtype=torch.int64, device=pixels.device)
+    where[pixels] = position
+
+    def neighbour(dy: int, dx: int) -> torch.Tensor:  # its position, -1: background or outside
+        inside = (y + dy < h) & (x + dx >= 0) & (x + dx < w)
+        found = where.index_select(0, (pixels + (dy * w + dx)).clamp_(min=0))
+        return torch.where(inside, found, -1)
+
+    left, right, below = neighbour(0, -1), neighbour(0, 1), neighbour(1, 0)
+    starts = torch.where(left < 0, position, 0)  # a run starts where its left is background
+    parent = torch.cummax(starts, 0).values  # every pixel under its run's first pixel
+    first, second = [], []
+    for found, needed in (
+        (below, below >= 0),
+        (neighbour(1, -1), (below < 0) & (left < 0)),
+        (neighbour(1, 1), (below < 0) & (right < 0)),
+    ):
+        linked = ((found >= 0) & needed).nonzero().squeeze(1)
+        first.append(linked)
+        second.append(found.index_select(0, linked))
+    a, b = torch.cat(first), torch.cat(second)
+    while True:
+        ra, rb = parent.index_select(0, a), parent.index_select(0, b)  # flat: roots
+        apart = (ra != rb).nonzero().squeeze(1)
+        if not apart.numel():
+            break
+        if apart.numel() < a.numel():
+            a, b, ra, rb = (t.index_select(0, apart) for t in (a, b, ra, rb))
+        parent.scatter_reduce_(0, torch.maximum(ra, rb), torch.minimum(ra, rb), reduce="amin")
+        while True:  # flatten: every pixel points at its root
+            grand = parent.index_select(0, parent)
+            if torch.equal(grand, parent):
+                break
+            parent = grand
+    return parent
 
 
 def label_components(mask: torch.Tensor) -> torch.Tensor:
-    """Label the 8-connected components of boolean masks ``[N, H, W]``, without Python pixel loops.
-
-    Every foreground pixel starts with its own label (its linear index + 1). Each round, labels
-    spread to the 8 neighbours (a 3x3 maximum kept inside the mask), then each pixel takes the
-    label held by the pixel its label names (pointer jumping: long blobs converge in few rounds).
-    At the fixed point every pixel of a component holds the component's largest index + 1.
+    """Label the 8-connected components of boolean masks ``[N, H, W]`` (:func:`component_roots`).
 
     Returns:
-        ``int64 [N, H, W]``: 0 on the background, a per-image component id (``1 .. H*W``) elsewhere.
+        ``int64 [N, H, W]``: 0 on the background, a per-image component id (``1 .. H*W``: the
+        linear index + 1 of the component's first pixel) elsewhere.
     """
     n, h, w = mask.shape
-    if h * w >= 2**24:  # labels are carried in float32: exact integers below 2**24
-        raise ValueError(f"heatmaps of {h}x{w} pixels are too large to label")
-    if not bool(mask.any()):
-        return torch.zeros(mask.shape, dtype=torch.int64, device=mask.device)
-    inside = mask.float()  # multiplying by it is much cheaper than torch.where on the CPU
-    ids = torch.arange(1, h * w + 1, device=mask.device, dtype=torch.float32).view(1, h, w)
-    labels = ids * inside
-    for _ in range(h * w):  # never reached: a component converges in ~log(diameter) rounds
-        grown = (_max3x3(labels) * inside).view(n, h * w)
-        # Label L names pixel L - 1, found at L in the grid shifted by a leading 0 (background).
-        pointed = F.pad(grown, (1, 0)).gather(1, grown.long())
-        grown = torch.maximum(grown, pointed).view(n, h, w)
-        if torch.equal(grown, labels):
-            break
-        labels = grown
-    return labels.long()
+    pixels = mask.reshape(-1).nonzero().squeeze(1)
+    roots = component_roots(pixels, h, w)
+    labels = torch.zeros(n * h * w, dtype=torch.int64, device=mask.device)
+    labels[pixels] = pixels[roots] % (h * w) + 1
+    return labels.view(n, h, w)
 
 
 def blob_candidates(logits: torch.Tensor, threshold: float, top_k: int) -> dict[str, torch.Tensor]:
     """The ``top_k`` blobs of largest mass of each heatmap ``[N, H, W]``.
 
-    Returns ``{"xy": [N, K, 2] heatmap px, "mass": [N, K], "peak": [N, K]}`` (zeros where missing).
+    Returns ``{"xy": [N, K, 2] heatmap px, "mass": [N, K], "peak": [N, K]}`` (zeros where missing),
+    in decreasing order of mass (ties: the blob whose first pixel comes first).
     """
     n, h, w = logits.shape
+    hw = h * w
     device = logits.device
-    flat_logits = logits.reshape(n, h * w)
+    flat_logits = logits.reshape(n, hw)
     mask = flat_logits > math.log(threshold / (1.0 - threshold))  # sigmoid(z) > threshold
-    if not bool(mask.any()):  # nothing anywhere (common between rallies): skip the work
+    pixels = mask.reshape(-1).nonzero().squeeze(1)  # sorted: image by image, row by row
+    k = min(top_k, hw)
+    if pixels.numel() == 0:  # nothing anywhere (common between rallies): skip the work
         zeros = torch.zeros(n, top_k, device=device)
         return {"xy": torch.zeros(n, top_k, 2, device=device), "mass": zeros, "peak": zeros}
-    labels = label_components(mask.view(n, h, w)).view(n, h * w)
-    # Per-blob sums over the foreground pixels only: each blob owns slot image * (H*W+1) + label.
-    image, pixel = mask.nonzero(as_tuple=True)
-    slot = image * (h * w + 1) + labels[image, pixel]
-    prob = torch.sigmoid(flat_logits[image, pixel])
+    roots = component_roots(pixels, h, w)
+    # number the blobs 0 .. B-1 in the order of their first pixels
+    is_root = roots == torch.arange(roots.numel(), device=device)
+    blob = (torch.cumsum(is_root, 0) - 1)[roots]
+    blobs = int(is_root.sum())
+    image, pixel = torch.div(pixels, hw, rounding_mode="floor"), pixels % hw
+    prob = torch.sigmoid(logits.reshape(-1)[pixels])
     px, py = (pixel % w).float(), torch.div(pixel, w, rounding_mode="floor").float()
 
-    def per_blob(values: torch.Tensor, reduce: str = "sum") -> torch.Tensor:  # [N, H*W + 1]
-        out = torch.zeros(n * (h * w + 1), device=device, dtype=values.dtype)
-        return out.scatter_reduce_(0, slot, values, reduce=reduce).view(n, h * w + 1)
+    def per_blob(values: torch.Tensor, reduce: str = "sum") -> torch.Tensor:  # [B]
+        out = torch.zeros(blobs, device=device, dtype=values.dtype)
+        return out.scatter_reduce_(0, blob, values, reduce=reduce)
 
     mass, sum_x, sum_y = per_blob(prob), per_blob(prob * px), per_blob(prob * py)
     # Peak pixel of each blob: amax over (quantised probability, pixel index) packed in an int64.
-    index_bits = max(1, math.ceil(math.log2(h * w)))
+    index_bits = max(1, math.ceil(math.log2(hw)))
     quantised = torch.round(prob * (2**_PROB_LEVELS_BITS - 1)).long()
     peak_key = per_blob((quantised << index_bits) | pixel, reduce="amax")
-    touch_x = per_blob(((px == 0) | (px == w - 1)).float(), reduce="amax")
-    touch_y = per_blob(((py == 0) | (py == h - 1)).float(), reduce="amax")
+    touch_x = per_blob(((px == 0) | (px == w - 1)).float(), reduce="amax") > 0
+    touch_y = per_blob(((py == 0) | (py == h - 1)).float(), reduce="amax") > 0
 
-    k = min(top_k, h * w + 1)
-    top_mass, top_slot = mass.topk(k, dim=1)  # [N, K]; missing blobs have mass 0
+    # Rank the blobs of each image by mass (stable sorts: ties keep the order of first pixels)
+    # and keep the first k of each, at [image, rank] of the [N, k] outputs.
+    blob_image = image[is_root]
+    order = torch.sort(mass, descending=True, stable=True).indices
+    order = order[torch.sort(blob_image[order], stable=True).indices]
+    first_of_image = torch.searchsorted(blob_image[order], blob_image[order], right=False)
+    rank = torch.arange(blobs, device=device) - first_of_image
+    kept = rank < k
+    order, slot = order[kept], blob_image[order][kept] * k + rank[kept]
+
+    def place(values: torch.Tensor) -> torch.Tensor:  # [B] -> [N, k], 0 where missing
+        out = torch.zeros(n * k, device=device, dtype=values.dtype)
+        return out.index_copy_(0, slot, values[order]).view(n, k)
+
+    top_mass = place(mass)
     safe_mass = top_mass.clamp(min=1e-12)
-    cx, cy = sum_x.gather(1, top_slot) / safe_mass, sum_y.gather(1, top_slot) / safe_mass
-    key = peak_key.gather(1, top_slot)
+    cx, cy = place(sum_x) / safe_mass, place(sum_y) / safe_mass
+    key = place(peak_key)
     peak_index = key & ((1 << index_bits) - 1)
     peak = (key >> index_bits).float() / (2**_PROB_LEVELS_BITS - 1)
     peak_x = (peak_index % w).float()
     peak_y = torch.div(peak_index, w, rounding_mode="floor").float()
     fit_x, fits_x = _parabola_vertex(flat_logits, peak_x, peak_y, w, h, axis=0)
     fit_y, fits_y = _parabola_vertex(flat_logits, peak_x, peak_y, w, h, axis=1)
-    cx = torch.where((touch_x.gather(1, top_slot) > 0) & fits_x, fit_x, cx)
-    cy = torch.where((touch_y.gather(1, top_slot) > 0) & fits_y, fit_y, cy)
+    cx = torch.where(place(touch_x) & fits_x, fit_x, cx)
+    cy = torch.where(place(touch_y) & fits_y, fit_y, cy)
     present = top_mass > 0
     if k < top_k:  # fewer pixels than requested candidates: pad with missing ones
         pad = (0, top_k - k)
