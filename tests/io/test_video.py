@@ -12,6 +12,7 @@ from PIL import Image
 
 from tracknet.errors import DataError
 from tracknet.io.video import (
+    RgbConverter,
     VideoReader,
     VideoWriter,
     close_cached_videos,
@@ -54,6 +55,23 @@ def video(tmp_path_factory):
 def _release_cached_decoders():
     yield
     close_cached_videos()
+
+
+def test_rgb_converter_gives_the_pixels_of_to_ndarray():
+    """One swscale context for a stream: the same RGB as PyAV's per-frame conversion, also when
+    the frames change size or format on the way (as a live stream may)."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for w, h in ((64, 48), (64, 48), (80, 36), (64, 48)):
+        rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        frames.append(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"))
+    frames.append(av.VideoFrame.from_ndarray(rgb, format="rgb24"))  # already RGB
+    convert = RgbConverter()
+    for frame in frames:
+        out = convert(frame)
+        assert out.shape == (frame.height, frame.width, 3) and out.dtype == np.uint8
+        np.testing.assert_array_equal(out, frame.to_ndarray(format="rgb24"))
+    np.testing.assert_array_equal(convert(frames[-1]), rgb)
 
 
 def test_probe_reports_size_rate_and_count(video):

@@ -37,6 +37,7 @@ import av
 import numpy as np
 
 from tracknet.errors import DataError
+from tracknet.io.video import RgbConverter
 
 log = logging.getLogger("tracknet.live")
 
@@ -229,10 +230,11 @@ class LiveSource:
             rate = stream.average_rate or stream.guessed_rate
             if rate and self.fps is None:
                 self.fps = float(rate)
+            to_rgb = RgbConverter()
             for frame in container.decode(stream):
                 if self._stop.is_set():
                     return None
-                self._push(frame.to_ndarray(format="rgb24"))
+                self._push(to_rgb(frame))
         except (av.FFmpegError, OSError) as exc:
             return str(exc) or type(exc).__name__
         finally:

@@ -36,6 +36,7 @@ from types import TracebackType
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from PIL import Image
 
 from tracknet.errors import DataError
@@ -215,8 +216,28 @@ def _decode_indexed(
             yield index, frame
 
 
-def _to_rgb(frame: av.VideoFrame) -> np.ndarray:
-    return frame.to_ndarray(format="rgb24")
+class RgbConverter:
+    """Decoded frames -> ``uint8 [H, W, 3]`` RGB arrays, with one swscale context per stream.
+
+    ``frame.to_ndarray(format="rgb24")`` sets up a new swscale context for every frame, and
+    (PyAV 14 and later) one with a thread pool of its own by default: two threads started and
+    joined per frame, which cost more than the conversion on a machine whose cores the model
+    keeps busy. One converter per stream keeps its context (rebuilt only when the frames' size or
+    format changes) and converts in the calling thread; the pixels are the same.
+    """
+
+    def __init__(self) -> None:
+        self._reformatter = VideoReformatter()
+        self._threads: dict[str, int] | None = {"threads": 1}  # None: a PyAV without the option
+
+    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+        if self._threads is not None:
+            try:
+                rgb = self._reformatter.reformat(frame, format="rgb24", **self._threads)
+                return rgb.to_ndarray()
+            except TypeError:  # PyAV before 14: no ``threads``, and no thread pool to avoid
+                self._threads = None
+        return self._reformatter.reformat(frame, format="rgb24").to_ndarray()
 
 
 class VideoReader:
@@ -278,13 +299,14 @@ class VideoReader:
         clock = _FrameClock(self._stream, self.info.fps)
         last = -1
         by_count = self.index_by == "count"
+        to_rgb = RgbConverter()
         decoded = _decode_indexed(
             self._container, self._stream, clock, failures, count_frames=by_count
         )
         for index, frame in decoded:
             self.bad_frame_indices.extend(range(last + 1, index))
             last = index
-            yield index, _to_rgb(frame)
+            yield index, to_rgb(frame)
         if self.info.frame_count_source == "container":
             self.bad_frame_indices.extend(range(last + 1, self.info.frame_count))
         if by_count:  # a lost frame only shows as a shorter stream
@@ -317,6 +339,7 @@ class _RandomAccessDecoder:
         self.fps = _stream_fps(self.stream, path)
         self.frame_count = int(self.stream.frames or 0)
         self.clock = _FrameClock(self.stream, self.fps)
+        self._to_rgb = RgbConverter()
         self._frames: Iterator[tuple[int, av.VideoFrame]] | None = None
         self._pending: tuple[int, av.VideoFrame] | None = None  # decoded but not yet used
         self.position = -1  # index of the last frame taken from the decoder
@@ -391,7 +414,7 @@ class _RandomAccessDecoder:
                 self._pending = item  # the next request may start here
                 break
             if index in wanted_set:
-                found[index] = _to_rgb(frame)
+                found[index] = self._to_rgb(frame)
         missing = [i for i in wanted if i not in found]
         if missing:
             self._frames, self._pending = None, None  # the next request seeks afresh
