@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pytest
 import yaml
@@ -80,6 +81,12 @@ def test_bench_predict_reports_model_and_end_to_end_rates(tmp_path, tiny_dinov3,
     assert result["ratio"] == pytest.approx(result["end_to_end_fps"] / result["model_fps"])
     assert result["decoded_ratio"] == pytest.approx(result["decoded_fps"] / result["model_fps"])
     assert len(result["decoded_fps_runs"]) == 2
+    runs = zip(result["model_fps_runs"], result["end_to_end_fps_runs"], strict=True)
+    assert result["ratio_paired"] == pytest.approx(statistics.median(e / m for m, e in runs))
+    runs = zip(result["model_fps_runs"], result["decoded_fps_runs"], strict=True)
+    assert result["decoded_ratio_paired"] == pytest.approx(
+        statistics.median(d / m for m, d in runs)
+    )
     assert result["video_frames"] == 6 and result["video_size"] == [128, 72]
     assert result["frames_per_window"] == 3 and result["batch_size"] == 4
     assert len(result["model_fps_runs"]) == len(result["end_to_end_fps_runs"]) == 2
