@@ -12,7 +12,12 @@ conversion alone on the decoded frames, PyAV's ``to_ndarray(format="rgb24")`` ag
 :class:`tracknet.io.video.RgbConverter`, alternating; CPU time (``time.process_time``, every
 thread) and wall time, medians.
 
+Image folder: the clip's frames as JPEGs, read with :class:`FrameSource` whole and at the
+model's scale (``min_size``, JPEG's DCT scaling, as ``tracknet predict`` and training read them);
+with ``--checkpoint``, the folder tracked by that run's model both ways.
+
     python scripts/bench_decode.py [--threads 2] [--batch 64] [--frames 120] [--repeats 7]
+                                   [--checkpoint RUN]
 """
 
 from __future__ import annotations
@@ -26,9 +31,13 @@ from pathlib import Path
 import av
 import numpy as np
 import torch
+from PIL import Image
 
 from tracknet.bench.predict import synthetic_video
 from tracknet.data.codec import HeatmapCodec
+from tracknet.infer.loading import load_run
+from tracknet.infer.pipeline import open_source, track_source
+from tracknet.infer.predictor import Predictor
 from tracknet.io.frames import FrameSource
 
 
@@ -101,18 +110,74 @@ def bench_video(frames: int, repeats: int) -> None:
             print(f"  RGB conversion, {name:12s} {ms:6.2f} CPU ms a frame (with one copy)")
 
 
+def bench_images(frames: int, repeats: int, checkpoint: str | None) -> None:
+    """An image folder of JPEGs (the synthetic clip's frames), read whole and at the model's
+    scale, as ``tracknet predict`` reads it now (:func:`tracknet.infer.pipeline.open_source`);
+    with a checkpoint, also tracked by its model both ways (frames/s, alternating)."""
+    with tempfile.TemporaryDirectory(prefix="tracknet-bench-decode-") as tmp:
+        folder = Path(tmp) / "frames"
+        folder.mkdir()
+        for index, frame in FrameSource(synthetic_video(Path(tmp) / "clip.mp4", frames)):
+            Image.fromarray(frame).save(folder / f"{index:04d}.jpg", quality=95)
+        whole, reduced = FrameSource(folder), FrameSource(folder, min_size=(512, 288))
+        sources = {"whole": whole, "at least 512x288": reduced}
+        cpu: dict[str, list[float]] = {name: [] for name in sources}
+        for _ in range(repeats):
+            for name, source in sources.items():
+                c0 = time.process_time()
+                count = sum(1 for _ in source)
+                cpu[name].append((time.process_time() - c0) / count)
+        shape = next(iter(reduced))[1].shape
+        print(f"image folder, {frames} JPEGs 1280x720 (quality 95), median of {repeats} passes")
+        for name, values in cpu.items():
+            ms = 1000 * statistics.median(values)
+            print(f"  FrameSource, {name:18s} {ms:6.2f} CPU ms a frame")
+        print(f"  (at least 512x288: decoded at {shape[1]}x{shape[0]})")
+        if checkpoint:
+            track_folder(checkpoint, folder, repeats)
+
+
+def track_folder(checkpoint: str, folder: Path, repeats: int) -> None:
+    """``track_source`` over the folder read whole and through ``open_source``, alternating."""
+    model, cfg = load_run(checkpoint)
+    predictor = Predictor.from_config(model, cfg)
+    ways = {
+        "whole": lambda: FrameSource(folder),
+        "open_source": lambda: open_source(predictor, folder),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in ways}
+    tracks = {name: track_source(predictor, make()) for name, make in ways.items()}  # warm-up
+    for _ in range(repeats):
+        for name, make in ways.items():
+            start = time.perf_counter()
+            tracks[name] = track_source(predictor, make())
+            rates[name].append(len(tracks[name]) / (time.perf_counter() - start))
+    print(f"  tracked by {checkpoint} (batch {predictor.batch_size}), frames/s, median (runs):")
+    for name, values in rates.items():
+        runs = ", ".join(f"{v:.1f}" for v in values)
+        print(f"    {name:12s} {statistics.median(values):7.2f} ({runs})")
+    a, b = tracks["whole"], tracks["open_source"]
+    both = a.visible & b.visible
+    moved = float(np.abs(a.xy[both] - b.xy[both]).max()) if both.any() else 0.0
+    print(
+        f"    same visibility: {(a.visible == b.visible).mean():.3f}, largest move {moved:.2f} px"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--checkpoint", help="a run folder: also track the image folder with it")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, PyAV {av.__version__}")
     bench_heatmaps(args.batch, args.repeats)
     bench_video(args.frames, args.repeats)
+    bench_images(args.frames, args.repeats, args.checkpoint)
 
 
 if __name__ == "__main__":

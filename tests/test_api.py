@@ -199,8 +199,8 @@ def test_a_background_model_gets_the_clips_median_frame_on_every_path(
     made: list[torch.Tensor | None] = []
     real_make = tracker.predictor.make_background
 
-    def recording_make(frames):
-        made.append(real_make(frames))
+    def recording_make(frames, frame_size=None):
+        made.append(real_make(frames, frame_size))
         return made[-1]
 
     monkeypatch.setattr(tracker.predictor, "make_background", recording_make)

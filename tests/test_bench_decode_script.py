@@ -9,7 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import tiny_temporal_overrides
+from tracknet.config import load_config, save_config
 from tracknet.data.codec import HeatmapCodec
+from tracknet.models import build_model
+from tracknet.models.serialization import save_model
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_decode.py"
 
@@ -37,9 +41,16 @@ def test_heatmap_kinds(bench_decode):
     np.testing.assert_allclose(mass, 144 * 256, rtol=1e-3)  # one blob: the whole heatmap
 
 
-def test_prints_every_row(bench_decode, capsys):
-    bench_decode.main(["--batch", "2", "--frames", "3", "--repeats", "1"])
+def test_prints_every_row(bench_decode, capsys, tmp_path, tiny_dinov3):
+    cfg = load_config(overrides=tiny_temporal_overrides(tiny_dinov3, "predict.device=cpu"))
+    run = tmp_path / "run"
+    save_model(build_model(cfg), run)
+    save_config(cfg, run)
+    args = ["--batch", "2", "--frames", "3", "--repeats", "1", "--checkpoint", str(run)]
+    bench_decode.main(args)
     out = capsys.readouterr().out
-    for row in ("one ball", "noisy", "empty", "saturated", "FrameSource", "to_ndarray"):
+    rows = ("one ball", "noisy", "empty", "saturated", "FrameSource", "to_ndarray", "JPEGs")
+    for row in rows:
         assert row in out
-    assert "RgbConverter" in out
+    assert "RgbConverter" in out and "decoded at 640x360" in out
+    assert "open_source" in out and "same visibility: " in out

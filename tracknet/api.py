@@ -34,11 +34,17 @@ from tracknet.export import onnx_for_run
 from tracknet.infer.court import Court
 from tracknet.infer.loading import load_run
 from tracknet.infer.onnx_backend import OnnxModel
-from tracknet.infer.pipeline import PredictResult, clip_background, predict_source, track_source
+from tracknet.infer.pipeline import (
+    PredictResult,
+    clip_background,
+    open_source,
+    predict_source,
+    track_source,
+)
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.stream import ResultStream, chunks_of
 from tracknet.infer.tracker import Track, TrackBuilder
-from tracknet.io.frames import FrameSource, read_ahead
+from tracknet.io.frames import read_ahead
 from tracknet.io.live import LiveSource, is_live
 
 _PREDICT_KEYS = {f.name for f in dataclasses.fields(PredictConfig)}
@@ -155,7 +161,7 @@ class Tracker:
         """
         if isinstance(video, str) and is_live(video):
             raise UserError(f"{video} is a live source: use Tracker.stream for it")
-        return track_source(self.predictor, FrameSource(video))
+        return track_source(self.predictor, open_source(self.predictor, video))
 
     def write(
         self,
@@ -218,7 +224,7 @@ class Tracker:
             chunks = iter(lambda: src.take(batch), [])
             return ResultStream(self.predictor, chunks, src.size, source=src)
         if isinstance(source, str | Path):
-            frames = FrameSource(source)
+            frames = open_source(self.predictor, source)
             background = clip_background(self.predictor, frames)
             ahead = read_ahead(frames, depth=2 * batch + self.predictor.frames)
             return ResultStream(
@@ -240,7 +246,7 @@ class Tracker:
         if isinstance(frames, np.ndarray) and frames.ndim == 4 and frames.dtype == np.uint8:
             # all frames at hand: the clip's background for a model that takes one
             picked = frames[background_indices(len(frames))]
-            background = self.predictor.make_background(list(picked))
+            background = self.predictor.make_background(list(picked), frame_size)
         else:
             background = None
         items, size = self._numbered(frames, frame_size)

@@ -47,9 +47,8 @@ from tracknet.evaluate_events import (
 )
 from tracknet.evaluate_report import ClipTrack, report_text, write_report
 from tracknet.infer.loading import load_run, resolve_checkpoint
-from tracknet.infer.pipeline import track_source
+from tracknet.infer.pipeline import open_source, track_source
 from tracknet.infer.predictor import Predictor
-from tracknet.io.frames import FrameSource
 from tracknet.io.labels import TrackLabels, read_any_labels, read_ball_csv
 from tracknet.io.video import probe_video
 from tracknet.utils import atomic_write_text
@@ -127,7 +126,7 @@ def evaluate_checkpoint(
     for clip in tqdm(chosen, desc=f"eval {split}", disable=not progress, dynamic_ncols=True):
         frame_size = tuple(clip.frame_size)
         truth = clip_events(clip)  # None: the clip carries no events
-        source = FrameSource(clip.source)
+        source = open_source(predictor, clip.source)
         track = track_source(predictor, source, frame_size=frame_size, events=truth is not None)
         tally.add(clip.name, track, truth)
         rows = _rows_of(track.frame, clip.labels.frame)

@@ -20,9 +20,11 @@ from tests.infer.conftest import (
     write_spot_video,
 )
 from tracknet.config import load_config
-from tracknet.infer.pipeline import predict_source, track_source
+from tracknet.data.codec import HeatmapCodec
+from tracknet.infer.pipeline import open_source, predict_source, track_source
 from tracknet.infer.predictor import Predictor
 from tracknet.io.frames import FrameSource
+from tracknet.io.video import open_image
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,6 +64,41 @@ def test_predict_source_writes_the_track(tmp_path, tiny_run):
     _, rows = read_rows(res.csv)
     assert [int(r[1]) for r in rows] == track.visible.astype(int).tolist()
     assert [float(r[2]) for r in rows] == pytest.approx(track.xy[:, 0], abs=0.01)
+
+
+def test_jpegs_are_decoded_at_reduced_scale_as_training_decodes_them(tmp_path, tiny_run):
+    """An image folder of JPEGs much larger than the model input: ``predict`` decodes them at
+    the DCT scale training uses, the model sees the training pipeline's pixels, and positions
+    come back in the original frames' pixels."""
+    size = (320, 192)
+    truth = line_positions(6, size=size, step=20.0)
+    folder = write_spot_images(tmp_path / "clip", truth, size=size)
+    predictor = _stub_predictor(tiny_run)  # input 64x48
+    source = open_source(predictor, folder)
+    assert source.size == size and source.min_size == (64, 48)
+    frames = [frame for _, frame in source]
+    assert frames[0].shape == (48, 80, 3)  # 1/4 scale: the smallest that stays >= 64x48
+    # what the training dataset and the frame cache make of the same file
+    codec: HeatmapCodec = predictor.codec
+    target, _ = codec.scaled_size(size)
+    trained = codec.resize_frame(open_image(source.images[2], target_size=target), size)
+    seen = predictor._prepare([frames[2]], size)[0]  # [3, H, W] in [0, 1]
+    np.testing.assert_array_equal((seen * 255).round().byte().permute(1, 2, 0).numpy(), trained)
+    track = track_source(predictor, source)
+    assert track.visible.all()
+    for i in range(6):
+        np.testing.assert_allclose(track.xy[i], truth[i], atol=6)  # heatmap pixels of 10 px
+    # an image of another size is a bad frame, as without reduced decoding
+    write_spot_images(tmp_path / "odd", [truth[0]], size=(160, 96))
+    (tmp_path / "odd" / "0000.jpg").rename(folder / "0003.jpg")
+    assert [frame is None for _, frame in open_source(predictor, folder)] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
 
 
 _MEASURE = textwrap.dedent(

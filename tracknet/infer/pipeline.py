@@ -80,13 +80,26 @@ class PredictResult:
         return self.frames / max(self.seconds, 1e-9)
 
 
-def clip_background(predictor: Predictor, source: FrameSource) -> torch.Tensor | None:
+def open_source(predictor: Predictor, path: str | Path | list[Path]) -> FrameSource:
+    """The frames of a video, image folder or list of images, for ``predictor``: JPEGs decoded at
+    the reduced scale training decodes them at (:attr:`FrameSource.min_size`: the frame's size
+    in the model input), which is also several times cheaper."""
+    source = FrameSource(path)
+    source.min_size = predictor.codec.scaled_size(source.size)[0]
+    return source
+
+
+def clip_background(
+    predictor: Predictor, source: FrameSource, frame_size: tuple[int, int] | None = None
+) -> torch.Tensor | None:
     """The background of ``source`` for a model with ``model.detail.background`` (the median of
     frames spread over it, :meth:`Predictor.make_background`); None for other models, or with a
-    warning when no frame can be read for it (the model then uses the median of each window)."""
+    warning when no frame can be read for it (the model then uses the median of each window).
+    ``frame_size``: ``(W, H)`` of the original frames; default ``source.size``."""
     if not predictor.uses_background:
         return None
-    background = predictor.make_background(source.frames_at(background_indices(source.count)))
+    frames = source.frames_at(background_indices(source.count))
+    background = predictor.make_background(frames, frame_size or source.size)
     if background is None:
         log.warning(
             "%s: no frames to make the background from; the model falls back to the median of "
@@ -115,9 +128,9 @@ def track_source(
             its events; the positions then stay as tracked).
     """
     builder = TrackBuilder(predictor.cfg)
-    background = clip_background(predictor, source)
-    stream = read_ahead(source, depth=2 * predictor.batch_size + predictor.frames)
     size = frame_size or source.size
+    background = clip_background(predictor, source, size)
+    stream = read_ahead(source, depth=2 * predictor.batch_size + predictor.frames)
     for pred in predictor.run(stream, size, on_frame=on_frame, background=background):
         builder.add(pred)
     return builder.finish(fps=source.fps, frame_height=size[1], events=events)
@@ -151,7 +164,7 @@ def predict_source(
         DataError: the input cannot be opened, or none of its frames can be decoded.
         UserError: ``events`` or ``court`` for an input of fewer than 2 frames.
     """
-    source = FrameSource(path)
+    source = open_source(predictor, path)
     stem = name or source.stem
     if events or court is not None:
         check_event_track(source.count, source.path)

@@ -94,11 +94,13 @@ class Predictor:
         return torch.autocast(self.device.type, dtype=self.autocast)
 
     # ------------------------------------------------------------------ the model
-    def _prepare(self, frames: list) -> torch.Tensor:
+    def _prepare(self, frames: list, frame_size: tuple[int, int] | None = None) -> torch.Tensor:
         """RGB frames -> ``[N, 3, Hin, Win]`` in [0, 1] on the device.
 
         ``uint8 [H, W, 3]`` numpy arrays or tensors, or ``[3, H, W]`` tensors (float in [0, 1]
         or uint8); host memory goes to a GPU through pinned memory, without blocking.
+        ``frame_size``: ``(W, H)`` of the original frames, which these may be a reduced-scale
+        decoding of (JPEG draft mode): the geometry of the resize follows it, as in training.
         """
         if isinstance(frames[0], torch.Tensor):
             batch = torch.stack(frames)
@@ -108,20 +110,22 @@ class Predictor:
             batch = batch.pin_memory().to(self.device, non_blocking=True)
         elif batch.device != self.device:
             batch = batch.to(self.device)
-        return self.codec.resize_frames_torch(batch)
+        return self.codec.resize_frames_torch(batch, frame_size)
 
-    def make_background(self, frames: Iterable[np.ndarray] | None) -> torch.Tensor | None:
+    def make_background(
+        self, frames: Iterable[np.ndarray] | None, frame_size: tuple[int, int] | None = None
+    ) -> torch.Tensor | None:
         """The background of a stream for :meth:`run`: the median of ``frames`` (``uint8 [H, W,
         3]`` spread over the clip, :func:`tracknet.data.background.background_indices`) at
         model-input size, made as for training (:func:`~tracknet.data.background.median_background`
         of the resized frames): ``[1, 3, Hin, Win]`` in [0, 1] on the device. ``None`` when the
         model takes no background or no frame is given (the model then uses its stand-in, the
-        median of each window).
+        median of each window). ``frame_size``: as for :meth:`run`'s frames.
         """
         if not self.uses_background:
             return None
         resized = [  # one at a time: memory for the small frames only
-            self.codec.resize_frames_torch(torch.from_numpy(f)[None], as_uint8=True)[0]
+            self.codec.resize_frames_torch(torch.from_numpy(f)[None], frame_size, as_uint8=True)[0]
             for f in frames or []
         ]
         if not resized:
@@ -190,7 +194,8 @@ class Predictor:
         Args:
             frames: ``(index, rgb uint8 [H, W, 3] or None)`` in order; ``None`` marks a frame
                 that could not be decoded (it gets a not-visible prediction with ``ok=False``).
-            frame_size: ``(W, H)`` of the original frames.
+            frame_size: ``(W, H)`` of the original frames (the frames may be a reduced-scale
+                decoding of them).
             on_frame: called with the number of frames read so far (for progress bars).
             background: the stream's background (:meth:`make_background`), for a model with
                 ``model.detail.background``; None: the model's stand-in.
@@ -281,7 +286,7 @@ class WindowScheduler:
             if shape is None:
                 shape = (self.frame_size[1], self.frame_size[0], 3)
             arrays = [a if a is not None else np.zeros(shape, np.uint8) for a in arrays]
-        images = self.predictor._prepare(arrays)
+        images = self.predictor._prepare(arrays, self.frame_size)
         tokens = self.predictor._encode(images)  # [n, Hp, Wp, C], once per frame
         for i, img in self._pending:
             self._index.append(i)

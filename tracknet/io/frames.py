@@ -63,10 +63,15 @@ class FrameSource:
         fps: the video's frame rate; :data:`~tracknet.constants.IMAGE_FOLDER_FPS` for images.
         count: the number of frames the video announces, or of images.
         undecodable: frames of the last iteration that came out as ``None``.
+        min_size: ``(W, H)`` or None (default). When set, JPEG images are decoded at the
+            smallest scale (1/2, 1/4, 1/8: JPEG's DCT scaling, as training decodes them) that
+            stays at least this big, so their arrays may be smaller than :attr:`size`. Video
+            frames always come whole (H.264 and the like cannot decode at a reduced size).
     """
 
-    def __init__(self, path: str | Path | list[Path]):
-        """Args: path: a video file, an image folder, or a list of image files in order.
+    def __init__(self, path: str | Path | list[Path], min_size: tuple[int, int] | None = None):
+        """Args: path: a video file, an image folder, or a list of image files in order;
+        min_size: see the attribute.
 
         Raises:
             DataError: no such file or folder, a folder without images, none of its images
@@ -92,6 +97,7 @@ class FrameSource:
             self.images = None
             self.size, self.fps, self.count = (info.width, info.height), info.fps, info.frame_count
         self.undecodable = 0
+        self.min_size = min_size
 
     @property
     def stem(self) -> str:
@@ -107,7 +113,8 @@ class FrameSource:
 
     def frames_at(self, indices: Iterable[int]) -> Iterator[np.ndarray]:
         """The frames ``indices`` (in order; random access), leaving out those that cannot be
-        decoded or have another size: ``uint8 [H, W, 3]`` RGB each, one at a time."""
+        decoded or have another size: ``uint8 [H, W, 3]`` RGB each (at reduced scale with
+        :attr:`min_size`), one at a time."""
         for i in (int(i) for i in indices):
             if not 0 <= i < self.count:
                 continue
@@ -115,16 +122,12 @@ class FrameSource:
                 if self.images is None:
                     yield read_frames(self.path, [i])[0]
                     continue
-                frame = open_image(self.images[i])
-                if frame.shape[:2] == (self.size[1], self.size[0]):
-                    yield frame
+                yield open_image(self.images[i], self.min_size, expect_size=self.size)
 
     def _images(self) -> Iterator[tuple[int, np.ndarray | None]]:
         for i, p in enumerate(self.images):
             try:
-                frame = open_image(p)
-                if frame.shape[:2] != (self.size[1], self.size[0]):
-                    raise DataError(f"{p}: size differs from the first image")
+                frame = open_image(p, self.min_size, expect_size=self.size)
             except DataError as exc:
                 log.debug("%s", exc)
                 self.undecodable += 1

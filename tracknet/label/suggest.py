@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from tracknet.errors import UserError
-from tracknet.io.frames import FrameSource, read_ahead
+from tracknet.io.frames import read_ahead
 from tracknet.label.source import LabelSource
 from tracknet.label.store import Label
 
@@ -97,6 +97,7 @@ class Suggestions:
         # start-up time: torch and the model are imported here, in the background thread,
         # so the page is served at once (and `tracknet label` without a model never loads them)
         from tracknet.infer.loading import load_run
+        from tracknet.infer.pipeline import open_source
         from tracknet.infer.predictor import Predictor
         from tracknet.infer.tracker import OnlineTracker
 
@@ -106,7 +107,7 @@ class Suggestions:
             predictor = Predictor.from_config(model, cfg)
             self.threshold = float(predictor.codec.threshold)
             tracker = OnlineTracker(gate_px=cfg.predict.gate_px) if cfg.predict.track else None
-            frames = FrameSource(list(self.source.images) or self.source.path)
+            frames = open_source(predictor, list(self.source.images) or self.source.path)
             stream = read_ahead(frames, depth=2 * predictor.batch_size + predictor.frames)
             self.state = "running"
             for pred in predictor.run(stream, self.source.frame_size):
