@@ -1,10 +1,12 @@
 """Test-wide setup: a private, offline Hugging Face cache and a small thread count."""
 
+import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 # Before transformers or huggingface_hub are imported anywhere: never touch the user's cache and
 # never reach the network.
@@ -73,3 +75,12 @@ def tracknet_popen(*args: str, env: dict[str, str], **kwargs) -> subprocess.Pope
         preexec_fn=default_sigint,
         **kwargs,
     )
+
+
+def load_script(name: str):
+    """``scripts/<name>.py`` imported as a module (the scripts are not a package)."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

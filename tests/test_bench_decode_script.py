@@ -3,27 +3,19 @@ every row is printed (no timing assertions)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from tests.conftest import tiny_temporal_overrides
+from tests.conftest import load_script, tiny_temporal_overrides
 from tracknet.config import load_config, save_config
 from tracknet.data.codec import HeatmapCodec
 from tracknet.models import build_model
 from tracknet.models.serialization import save_model
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_decode.py"
-
 
 @pytest.fixture(scope="module")
 def bench_decode():
-    spec = importlib.util.spec_from_file_location("bench_decode", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_decode")
 
 
 def test_heatmap_kinds(bench_decode):

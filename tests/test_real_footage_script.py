@@ -2,24 +2,19 @@
 
 Synthetic clips only (no real footage in tests)."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import load_script
 from tracknet.data.formats import load_clips
 from tracknet.io.video import VideoWriter
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "real_footage.py"
 
 
 @pytest.fixture(scope="module")
 def real_footage():
-    spec = importlib.util.spec_from_file_location("real_footage", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("real_footage")
 
 
 def _clip(folder: Path, stem: str, frames: int = 4, size=(64, 48), video=True) -> None:
