@@ -39,9 +39,9 @@ def component_roots(pixels: torch.Tensor, h: int, w: int) -> torch.Tensor:
     makes the same connection already. Then, each round, the two roots of every link that joins
     two trees are hooked, the larger under the smaller, the trees are flattened (pointer
     jumping) and links inside one tree are dropped, until no link is left. The work grows with
-    the number of foreground pixels, not with the size of the masks, and the rounds with the
-    logarithm of a blob's size, however it winds. (``index_select`` throughout: twice as fast as
-    indexing with a tensor on the CPU.)
+    the number of foreground pixels, not with the size of the masks; the rounds stay few even
+    for long winding blobs, as every round at least halves the trees of a chain of runs.
+    (``index_select`` throughout: twice as fast as indexing with a tensor on the CPU.)
     """
     m = pixels.numel()
     position = torch.arange(m, device=pixels.device)
