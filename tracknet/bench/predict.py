@@ -7,12 +7,12 @@ model alone (:func:`tracknet.bench.models.frame_step` with ``protocol="predict"`
 frame) at the same batch size, dtype, device and compilation, alternating; ``ratio`` =
 end-to-end / model-only frames per second (medians of the repeats), ``ratio_paired`` the median
 of each repeat's own ratio (its passes run back to back, so slow drifts of a shared machine's
-speed cancel). A third pass runs the same pipeline on the video's
-frames decoded beforehand and held in memory (:class:`DecodedFrames`; everything but the
-decoding: resizing, the model, heatmap decoding, tracking, CSV), so the two ratios split what
-the decoder costs from what the rest of the pipeline costs. Besides wall-clock rates it records
-the CPU seconds per frame of each (every thread of the process counted), which say where the
-time goes on a machine shared with other work.
+speed cancel). A third pass runs the same pipeline on the video's frames decoded beforehand
+and held in memory (:class:`DecodedFrames`; everything but the decoding: resizing, the model,
+heatmap decoding, tracking, CSV), so the two ratios split what the decoder costs from what the
+rest of the pipeline costs. Besides wall-clock rates it records the CPU seconds per frame of
+each (every thread of the process counted), which say where the time goes on a machine shared
+with other work.
 """
 
 from __future__ import annotations
