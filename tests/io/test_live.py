@@ -83,3 +83,30 @@ def test_a_source_that_never_opens_is_a_clear_error(clip_bytes):
         source = LiveSource(server.url, reconnect=0, timeout=5)
         with pytest.raises(DataError, match="cannot read a live video stream.*404"):
             source.start()
+
+
+def test_a_slow_consumer_without_drops_gets_every_frame_and_the_end(clip_bytes):
+    """The live counterpart of the read-ahead hang (#23): the reader finishes long before the
+    consumer; its end must still arrive, after every frame."""
+    got = []
+    with (
+        ClipServer(clip_bytes) as server,
+        LiveSource(server.url, drop="none", queue=2, reconnect=0) as source,
+    ):
+        time.sleep(1.2)  # the reader has filled the waiting room and is waiting for room
+        while chunk := source.take(8, timeout=10.0):
+            got += chunk
+            time.sleep(0.02)
+    assert [f.index for f in got] == list(range(N))
+
+
+def test_a_reading_thread_that_vanished_ends_the_stream_instead_of_a_wait(clip_bytes):
+    with (
+        ClipServer(clip_bytes) as server,
+        LiveSource(server.url, drop="none", queue=64, reconnect=0) as source,
+    ):
+        list(source)  # the whole clip; the thread has ended normally
+        source._ended = False  # as if it had vanished without saying so
+        started = time.monotonic()
+        assert source.take(1) == []
+        assert time.monotonic() - started < 2.0

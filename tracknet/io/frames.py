@@ -150,39 +150,66 @@ class FrameSource:
             expected += 1
 
 
-def read_ahead(iterable: Iterable, depth: int) -> Iterator:
+def read_ahead(iterable: Iterable, depth: int, poll: float = 0.1) -> Iterator:
     """Iterate ``iterable`` in a background thread through a queue of ``depth`` items.
 
-    An exception of the producer is raised in the consumer (after the items before it); when
-    the consumer stops early, the producer stops at its next item.
+    Every item, then the end, reaches the consumer however slow either side is: the producer
+    waits for room as long as the consumer lives (nothing is handed over with a deadline that
+    could drop it). An exception of the producer is raised in the consumer after the items
+    before it; a producer thread that vanished without its end marker is an error, never a
+    wait for ever. When the consumer stops early, the producer stops at its next item.
+
+    Args:
+        iterable: the items (iterated in the background thread).
+        depth: how many items may wait in the queue.
+        poll: seconds between the checks each side makes of the other (whether the consumer
+            has stopped; whether the producer is still alive).
+
+    Raises:
+        BaseException: what the producer raised.
+        RuntimeError: the producer thread ended without handing over its end.
     """
     q: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
     error: list[BaseException] = []
     stop = threading.Event()
 
-    def produce():
+    def hand_over(item: object) -> bool:
+        """Put ``item``, waiting for room while the consumer lives; False once it stopped."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=poll)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
         try:
             for item in iterable:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand_over(item):
                     return
         except BaseException as exc:  # handed to the consumer
             error.append(exc)
         finally:
-            with contextlib.suppress(queue.Full):
-                q.put(done, timeout=1.0)
+            hand_over(done)  # waits for the consumer's room, however long it takes
 
-    thread = threading.Thread(target=produce, daemon=True)
+    thread = threading.Thread(target=produce, name="tracknet-read-ahead", daemon=True)
     thread.start()
     try:
         while True:
-            item = q.get()
+            try:
+                item = q.get(timeout=poll)
+            except queue.Empty:
+                if thread.is_alive():
+                    continue
+                try:  # the thread is gone: what it left is all there is
+                    item = q.get_nowait()
+                except queue.Empty:
+                    cause = error[0] if error else None
+                    raise RuntimeError(
+                        "the read-ahead thread ended without handing over its end"
+                    ) from cause
             if item is done:
                 break
             yield item

@@ -281,6 +281,9 @@ class LiveSource:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while not self._waiting and not self._ended:
+                if self._thread is not None and not self._thread.is_alive():
+                    self._ended = True  # gone without its end (it always sets it): not a hang
+                    break
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return []
