@@ -116,3 +116,27 @@ def test_console_script_is_the_same_entry_point():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"tracknet {__version__}"
+
+
+# Overrides anywhere after the command (#23): each line puts one override before an option and
+# one after it; the parsed overrides must be both, in order.
+SPLIT_OVERRIDES = [
+    ("train", "--config", "c.yaml", "a.b=1", "--resume", "R", "c.d=2"),
+    ("eval", "--checkpoint", "RUN", "--split", "test", "a.b=1", "--out", "D", "c.d=2"),
+    ("cache", "DATA", "a.b=1", "--input-size", "64x48", "c.d=2"),
+    ("demo", "a.b=1", "--out", "D", "c.d=2"),
+    ("bench", "model", "a.b=1", "--batch-size", "2", "c.d=2"),
+    ("bench", "predict", "a.b=1", "--frames", "8", "c.d=2"),
+]
+
+
+@pytest.mark.parametrize("words", SPLIT_OVERRIDES, ids=lambda w: " ".join(w[:2]))
+def test_overrides_are_accepted_before_and_after_options(words):
+    args = build_parser(words[0]).parse_args(list(words))
+    assert args.overrides[-2:] == ["a.b=1", "c.d=2"], args
+
+
+def test_predict_takes_overrides_between_its_options():
+    words = ["predict", "m.mp4", "--checkpoint", "RUN", "a.b=1", "--out", "D", "c.d=2"]
+    args = build_parser("predict").parse_args(words)
+    assert args.inputs == ["m.mp4", "a.b=1", "c.d=2"] and args.out == "D"

@@ -32,8 +32,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser that takes options and positionals in any order, so ``key=value``
+    overrides may come anywhere after the command (``eval --split test a=b --out D c=d``).
+
+    ``parse_intermixed_args`` cannot handle a parser with subcommands, so a parser that has
+    them (``tracknet`` itself, ``tracknet bench``) parses as usual and hands the rest to its
+    subcommand's parser, which is intermixed again.
+    """
+
+    _plain = False
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        if self._plain or self._subparsers is not None:
+            return super().parse_known_args(args, namespace)
+        self._plain = True  # parse_known_intermixed_args calls back here, twice
+        try:
+            return super().parse_known_intermixed_args(args, namespace)
+        finally:
+            self._plain = False
+
+
 def build_parser(chosen: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tracknet",
         description="Track a small, fast ball in sports video with a DINOv3 ViT heatmap model.",
     )
