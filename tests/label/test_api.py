@@ -4,11 +4,14 @@ requests, path traversal, the token, the Host check and concurrent writes."""
 from __future__ import annotations
 
 import io
+import json
 import threading
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from starlette.testclient import TestClient
 
@@ -279,3 +282,88 @@ def test_suggestions_accept_review_and_interpolate(client, session):
     assert r.status_code == 422 and "not in a gap" in r.json()["error"]
     queue = client.get("/api/review").json()["frames"]
     assert {q["frame"] for q in queue} <= {8, 9}  # confirmed frames leave the queue
+
+
+NESTED = ("[" * 1000 + "]" * 1000).encode()  # deeper than Python's JSON parser recurses
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/api/labels"),
+        ("POST", "/api/accept"),
+        ("POST", "/api/interpolate"),
+        ("PUT", "/api/labels/3"),
+    ],
+)
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(NESTED, id="1000-nested-lists"),
+        pytest.param(b'{"base": 0, "edits": ' + b"[" * 990 + b"]" * 990 + b"}", id="deep-edits"),
+        pytest.param(b'{"base": ' + b"[" * 990 + b"]" * 990 + b"}", id="deep-base"),
+        pytest.param(b'{"base": 0, "frame": ' + b"1" * 5000 + b"}", id="5000-digits"),
+        pytest.param(b'{"base": 0, "x": NaN, "y": Infinity}', id="nan"),
+        pytest.param(b"\xff\xfe{}", id="not-utf8"),
+        pytest.param(b'{"base": 0, "visibility": ["visible"], "x": 1, "y": 1}', id="list-kind"),
+        pytest.param(
+            b'{"base": 0, "edits": [{"frame": 1, "label": {"visibility": {"a": 1}}}]}',
+            id="object-kind",
+        ),
+    ],
+)
+def test_a_malformed_body_gets_a_4xx_never_a_500(client, session, method, path, body):
+    r = client.request(method, path, content=body, headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
+    assert "error" in r.json() and len(r.text) < 2000  # a short message, no echo of the body
+    assert not session.store.path.exists()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+ENDPOINTS = [("POST", "/api/labels"), ("POST", "/api/accept"), ("POST", "/api/interpolate")]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    endpoint=st.sampled_from([*ENDPOINTS, ("PUT", "/api/labels/3")]),
+    body=st.one_of(
+        st.fixed_dictionaries(
+            {"base": JSON_VALUES}, optional={"edits": JSON_VALUES, "x": JSON_VALUES}
+        ),
+        st.fixed_dictionaries(
+            {
+                "base": st.just(0),
+                "edits": st.lists(
+                    st.fixed_dictionaries({"frame": JSON_VALUES}, optional={"label": JSON_VALUES}),
+                    max_size=2,
+                ),
+            }
+        ),
+        JSON_VALUES,
+    ),
+)
+def test_any_json_body_gets_an_answer_below_500(client, endpoint, body):
+    method, path = endpoint
+    content = json.dumps(body).encode()  # NaN and Infinity as Python writes them
+    r = client.request(method, path, content=content, headers={"content-type": "application/json"})
+    assert r.status_code < 500, (body, r.text[:300])
+
+
+@pytest.mark.parametrize("digits", ["٣", "３", "²", "߃", "-1", "1.0", "", " 3"])
+def test_query_numbers_are_ascii_digits_only(client, digits):
+    assert put(client, 3, 0, x=1, y=1).status_code == 200
+    r = client.delete(f"/api/labels/3?base={digits}")
+    assert r.status_code == 422 and "'base'" in r.json()["error"], r.text
+    assert client.get(f"/api/suggestions?since={digits}").status_code == 422
+    if digits != "-1":
+        assert client.get(f"/api/labels?since={digits}").status_code == 422
+    assert client.get("/api/labels").json()["labels"][0]["frame"] == 3  # nothing was deleted
+    assert client.delete("/api/labels/3?base=1").status_code == 200

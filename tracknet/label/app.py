@@ -33,6 +33,8 @@ import hashlib
 import hmac
 import json
 import math
+import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,9 @@ STATIC_FILES = {
     "style.css": "text/css; charset=utf-8",
 }
 MAX_BODY = 1 << 20
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,18}")  # query values: ASCII digits only (not "٣" or "²")
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict = 2, 40, 40, 4, 4
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",  # the token in the URL stays here
@@ -101,13 +106,27 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _shown(value: Any) -> str:
+    """A short ``repr`` of a value from a request, for an error message (nested lists or long
+    strings are cut: a message never echoes a whole body, and never recurses deep)."""
+    return _SHORT.repr(value)
+
+
+def _query_integer(raw: str | None, signed: bool = False) -> int | None:
+    """``raw`` as an integer when it is one in ASCII digits (a leading ``-`` when ``signed``);
+    None otherwise (other scripts' digits, which ``str.isdigit`` accepts, are refused)."""
+    if raw is None or not _ASCII_INTEGER.fullmatch(raw) or (raw.startswith("-") and not signed):
+        return None
+    return int(raw)
+
+
 # --------------------------------------------------------------------------- request parsing
 async def _json_body(request: Request) -> dict:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
         raise HTTPError(415, "send the body as application/json")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+    declared = _query_integer(request.headers.get("content-length"))
+    if declared is not None and declared > MAX_BODY:
         raise HTTPError(413, f"request body larger than {MAX_BODY} bytes")
     body = bytearray()
     async for chunk in request.stream():
@@ -116,8 +135,10 @@ async def _json_body(request: Request) -> dict:
             raise HTTPError(413, f"request body larger than {MAX_BODY} bytes")
     try:
         data = json.loads(bytes(body))
-    except ValueError as exc:
+    except ValueError as exc:  # also text that is not UTF-8, and integers too long to convert
         raise HTTPError(400, f"the body is not valid JSON ({exc})") from None
+    except RecursionError:  # e.g. '[' * 1000 + ']' * 1000: deeper than the parser goes
+        raise HTTPError(400, "the body is not valid JSON (nested too deep)") from None
     if not isinstance(data, dict):
         raise HTTPError(400, "the body must be a JSON object")
     return data
@@ -126,20 +147,21 @@ async def _json_body(request: Request) -> dict:
 def _fields(data: dict, allowed: set[str], where: str = "body") -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise HTTPError(422, f"unknown field(s) {unknown} in {where}; expected {sorted(allowed)}")
+        shown = _shown(unknown)
+        raise HTTPError(422, f"unknown field(s) {shown} in {where}; expected {sorted(allowed)}")
 
 
 def _integer(data: dict, key: str, where: str = "body") -> int:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise HTTPError(422, f"{where}: {key!r} must be an integer, got {value!r}")
+        raise HTTPError(422, f"{where}: {key!r} must be an integer, got {_shown(value)}")
     return value
 
 
 def _number(data: dict, key: str, where: str) -> float:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise HTTPError(422, f"{where}: {key!r} must be a finite number, got {value!r}")
+        raise HTTPError(422, f"{where}: {key!r} must be a finite number, got {_shown(value)}")
     return float(value)
 
 
@@ -158,17 +180,21 @@ class _Api:
 
     def _label(self, data: dict, where: str) -> Label:
         kind = data.get("visibility", "visible")
+        if not isinstance(kind, str):
+            raise HTTPError(422, f"{where}: 'visibility' must be a string, got {_shown(kind)}")
         x = _number(data, "x", where) if kind != "none" or "x" in data else 0.0
         y = _number(data, "y", where) if kind != "none" or "y" in data else 0.0
         status = data.get("status", 0)
         if isinstance(status, bool) or not isinstance(status, int):
-            raise HTTPError(422, f"{where}: 'status' must be 0, 1 or 2, got {status!r}")
+            raise HTTPError(422, f"{where}: 'status' must be 0, 1 or 2, got {_shown(status)}")
         code = data.get("code")  # given when a label is restored (undo): keep its code
         if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
-            raise HTTPError(422, f"{where}: 'code' must be a visibility code 0-3, got {code!r}")
+            raise HTTPError(
+                422, f"{where}: 'code' must be a visibility code 0-3, got {_shown(code)}"
+            )
         try:
             return make_label(
-                str(kind), x, y, status, self.s.store.layout, self.s.source.frame_size, code
+                kind, x, y, status, self.s.store.layout, self.s.source.frame_size, code
             )
         except ValueError as exc:
             raise HTTPError(422, f"{where}: {exc}") from None
@@ -222,23 +248,25 @@ class _Api:
         return Response(data, media_type="image/jpeg", headers=headers)
 
     async def labels(self, request: Request) -> JSONResponse:
-        since = request.query_params.get("since")
-        if since is not None:
-            if not since.lstrip("-").isdigit():
-                return _error(422, f"'since' must be an integer version, got {since!r}")
-            return JSONResponse(self._changes(int(since)))
+        raw = request.query_params.get("since")
+        if raw is not None:
+            since = _query_integer(raw, signed=True)
+            if since is None:
+                return _error(422, f"'since' must be an integer version, got {_shown(raw)}")
+            return JSONResponse(self._changes(since))
         store = self.s.store
         version = store.version
         labels = [{"frame": f, **label.to_json()} for f, label in sorted(store.labels().items())]
         return JSONResponse({"version": version, "labels": labels})
 
     async def suggestions(self, request: Request) -> JSONResponse:
+        raw = request.query_params.get("since", "0")
+        since = _query_integer(raw)
+        if since is None:
+            return _error(422, f"'since' must be a non-negative integer, got {_shown(raw)}")
         if self.s.suggestions is None:
             return JSONResponse({"state": "off", "done": 0, "total": 0, "next": 0, "items": []})
-        since = request.query_params.get("since", "0")
-        if not since.isdigit():
-            return _error(422, f"'since' must be a non-negative integer, got {since!r}")
-        return JSONResponse(self.s.suggestions.since(int(since)))
+        return JSONResponse(self.s.suggestions.since(since))
 
     async def review(self, request: Request) -> JSONResponse:
         if self.s.suggestions is None:
@@ -279,10 +307,14 @@ class _Api:
 
     async def delete_label(self, request: Request) -> JSONResponse:
         raw = request.query_params.get("base", "")
-        if not raw.isdigit():
-            return _error(422, f"'base' (the version the page shows) is required, got {raw!r}")
+        base = _query_integer(raw)
+        if base is None:
+            return _error(
+                422,
+                f"'base' (the version the page shows, ASCII digits) is required, got {_shown(raw)}",
+            )
         frame = self._frame(request.path_params["frame"], "path")
-        return await self._apply([(frame, None)], int(raw))
+        return await self._apply([(frame, None)], base)
 
     async def accept(self, request: Request) -> JSONResponse:
         data = await _json_body(request)
