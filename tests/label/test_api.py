@@ -130,6 +130,28 @@ def test_a_stale_write_is_refused_with_the_changes(client):
     assert body["changes"][0]["label"]["x"] == 10  # what the page shows instead
 
 
+def test_an_undo_that_would_remove_another_tabs_label_is_refused(client, session):
+    mine = {"visibility": "visible", "x": 100, "y": 50, "status": 0}
+    assert put(client, 12, 0, **mine).status_code == 200  # tab A, version 1
+    assert put(client, 12, 1, x=120, y=60).status_code == 200  # tab B saw it; version 2
+    # tab A has seen B's label (base 2) and undoes its own edit: the frame no longer holds it
+    undo = {"base": 2, "edits": [{"frame": 12, "label": None, "expect": mine}]}
+    r = client.post("/api/labels", json=undo)
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert "after this tab's edit" in body["error"] and body["frames"] == [12]
+    saved = {c["frame"]: c["label"] for c in body["changes"]}
+    assert saved[12]["x"] == 120  # the saved label comes back, though older than the base
+    assert session.store.path.read_text() == "Frame,Visibility,X,Y\n12,1,120,60\n"
+    # B's own undo (it expects its label) goes through; A's redo (expects none) then cannot
+    b_undo = {"base": 2, "edits": [{"frame": 12, "label": mine, "expect": {"x": 120, "y": 60}}]}
+    assert client.post("/api/labels", json=b_undo).status_code == 200
+    redo = {"base": 3, "edits": [{"frame": 12, "label": None, "expect": None}]}
+    assert client.post("/api/labels", json=redo).status_code == 409
+    bad = {"base": 3, "edits": [{"frame": 12, "label": None, "expect": 5}]}
+    assert client.post("/api/labels", json=bad).status_code == 422
+
+
 @pytest.mark.parametrize(
     "request_kwargs, status, message",
     [

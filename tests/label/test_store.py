@@ -15,7 +15,13 @@ from tracknet.data.formats import load_clips
 from tracknet.errors import DataError, UserError
 from tracknet.io.labels import read_ball_csv
 from tracknet.label.source import open_source
-from tracknet.label.store import LabelStore, StaleEditError, journal_path, make_label
+from tracknet.label.store import (
+    ChangedLabelError,
+    LabelStore,
+    StaleEditError,
+    journal_path,
+    make_label,
+)
 
 
 def store_of(source, labels=None) -> LabelStore:
@@ -52,6 +58,25 @@ def test_a_stale_edit_is_refused_and_nothing_is_saved(video):
         assert store.apply([(4, visible(11, 20))], base=0) == 2  # another frame: no conflict
         with pytest.raises(StaleEditError):
             store.apply([(5, visible(1, 1))], base=99)  # a version the server never gave
+
+
+def test_an_undo_replaces_only_what_its_tab_wrote(video):
+    with store_of(video) as store:
+        a, b = visible(10, 20), visible(30, 40)
+        v1 = store.apply([(120 % 20, a)], base=0)  # tab A labels the frame
+        v2 = store.apply([(0, b)], base=v1)  # tab B, having seen it, relabels it
+        before = store.path.read_bytes()
+        # tab A has seen B's label too (base v2), then undoes its own edit: refused
+        with pytest.raises(ChangedLabelError, match="after this tab's edit") as info:
+            store.apply([(0, None)], base=v2, expected={0: a})
+        assert info.value.frames == [0] and store.path.read_bytes() == before
+        assert isinstance(info.value, StaleEditError)  # the API answers it with 409 too
+        # what B wrote is what B may undo (the code is not compared)
+        assert store.apply([(0, a)], base=v2, expected={0: visible(30, 40)}) == 3
+        # a redo that expects the frame unlabelled finds a label there: refused
+        with pytest.raises(ChangedLabelError):
+            store.apply([(0, b)], base=3, expected={0: None})
+        assert store.apply([(5, b)], base=3, expected={5: None}) == 4
 
 
 def test_the_journal_is_replayed_after_a_kill_before_the_file_was_written(video, monkeypatch):
@@ -101,9 +126,26 @@ def test_a_file_changed_by_someone_else_is_trusted(video, caplog):
     assert "changed outside tracknet label" in caplog.text
 
 
-def test_a_second_server_on_the_same_labels_is_refused(video):
-    with store_of(video), pytest.raises(UserError, match="another `tracknet label`"):
-        store_of(video)
+def test_a_second_server_on_the_same_labels_is_refused(video, monkeypatch):
+    monkeypatch.chdir(video.parent)  # SOURCE given as a bare name: the message names the file
+    with store_of(video.name), pytest.raises(UserError, match="another `tracknet label`") as info:
+        store_of(video.name)
+    assert str(info.value).startswith("clip_0000_ball.csv: another"), info.value
+    assert ".clip_0000_ball.csv.journal" in str(info.value)
+
+
+def test_reopening_its_own_file_says_nothing(video, caplog):
+    with store_of(video) as store:  # a bounce: the file gains the Status column
+        store.apply([(2, visible(5, 6, status=2))], base=0)
+    assert store.path.read_text().startswith("Frame,Visibility,X,Y,Status\n")
+    with caplog.at_level(logging.DEBUG, logger="tracknet"), store_of(video) as again:
+        assert again.get(2).status == 2
+    assert "matched by meaning" not in caplog.text
+    store.path.write_text("frame,visibility,x,y\n2,1,5,6\n")  # another spelling: noted
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tracknet"), store_of(video) as again:
+        assert again.get(2) == visible(5, 6)
+    assert "matched by meaning" in caplog.text
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(video, monkeypatch):

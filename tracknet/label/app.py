@@ -7,7 +7,9 @@ Routes (JSON unless said otherwise; errors are ``{"error": "..."}`` with a 4xx s
 * ``GET /api/info``: source, frame count and size, layout, label file, version.
 * ``GET /api/frames/{i}.jpg``: frame ``i`` as JPEG.
 * ``GET /api/labels[?since=V]``: the confirmed labels (or the changes after version V).
-* ``POST /api/labels`` ``{"base", "edits": [{"frame", "label" or null}]}``: edits as one.
+* ``POST /api/labels`` ``{"base", "edits": [{"frame", "label" or null, "expect"?}]}``: edits
+  as one; ``expect`` (a label or null), when given, is what the frame must hold now (an undo or
+  redo: what this tab wrote there), else the edit is refused with 409.
 * ``PUT /api/labels/{i}`` ``{"base", "visibility", "x", "y", "status"}``;
   ``DELETE /api/labels/{i}?base=V``: one frame.
 * ``POST /api/accept`` ``{"base", "frames": [...]}``: confirm the model's suggestions.
@@ -17,7 +19,8 @@ Routes (JSON unless said otherwise; errors are ``{"error": "..."}`` with a 4xx s
 
 Writes answer ``{"version", "changes"}``: the new version and every change after ``base`` (the
 client's own and other tabs'), so the page stays in step. A write based on a version older than
-the last change of one of its frames is refused with 409 and the same changes.
+the last change of one of its frames, or whose ``expect`` does not hold, is refused with 409,
+the same changes and the refused frames' saved labels.
 
 Safety: only SOURCE's frames (by number) and the static files listed are served; any other path
 is a 404. Write requests must be ``application/json`` (415 otherwise), at most 1 MiB (413), and,
@@ -199,15 +202,26 @@ class _Api:
         except ValueError as exc:
             raise HTTPError(422, f"{where}: {exc}") from None
 
-    def _changes(self, base: int) -> dict:
-        version, changes = self.s.store.changes_since(base)
+    def _changes(self, base: int, also: list[int] = ()) -> dict:
+        """The changes after ``base``, and the saved labels of the frames ``also`` (a refused
+        edit's frames, which may have changed before ``base``)."""
+        store = self.s.store
+        current = store.changes_of(also)
+        version, changes = store.changes_since(base)
+        seen = {frame for frame, _, _ in changes}
+        changes += [change for change in current if change[0] not in seen]
         return {"version": version, "changes": [_change(*change) for change in changes]}
 
-    async def _apply(self, edits: list[tuple[int, Label | None]], base: int) -> JSONResponse:
+    async def _apply(
+        self,
+        edits: list[tuple[int, Label | None]],
+        base: int,
+        expected: dict[int, Label | None] | None = None,
+    ) -> JSONResponse:
         try:
-            await run_in_threadpool(self.s.store.apply, edits, base)
+            await run_in_threadpool(self.s.store.apply, edits, base, expected)
         except StaleEditError as exc:
-            return _error(409, str(exc), frames=exc.frames, **self._changes(base))
+            return _error(409, str(exc), frames=exc.frames, **self._changes(base, exc.frames))
         except ValueError as exc:
             return _error(422, str(exc))
         except StorageError as exc:
@@ -283,19 +297,26 @@ class _Api:
         if not isinstance(raw, list) or not raw:
             raise HTTPError(422, "'edits' must be a non-empty list of {frame, label}")
         edits = []
+        expected: dict[int, Label | None] = {}
         for i, item in enumerate(raw):
             where = f"edits[{i}]"
             if not isinstance(item, dict):
                 raise HTTPError(422, f"{where} must be an object {{frame, label}}")
-            _fields(item, {"frame", "label"}, where)
+            _fields(item, {"frame", "label", "expect"}, where)
             frame = self._frame(_integer(item, "frame", where), where)
-            label = item.get("label")
-            if label is not None and not isinstance(label, dict):
-                raise HTTPError(422, f"{where}: 'label' must be an object or null")
-            if label is not None:
-                _fields(label, {"visibility", "x", "y", "status", "code"}, f"{where}.label")
-            edits.append((frame, None if label is None else self._label(label, where)))
-        return await self._apply(edits, base)
+            edits.append((frame, self._optional_label(item.get("label"), f"{where}.label")))
+            if "expect" in item:
+                expected[frame] = self._optional_label(item["expect"], f"{where}.expect")
+        return await self._apply(edits, base, expected)
+
+    def _optional_label(self, data: Any, where: str) -> Label | None:
+        """A label object of a request, or None for ``null``."""
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            raise HTTPError(422, f"{where} must be an object or null")
+        _fields(data, {"visibility", "x", "y", "status", "code"}, where)
+        return self._label(data, where)
 
     async def put_label(self, request: Request) -> JSONResponse:
         data = await _json_body(request)

@@ -13,7 +13,9 @@ so a second ``tracknet label`` on the same file is refused.
 Versions: each accepted edit gets the next version number (kept across restarts by the
 journal). A client sends the version its view is based on; an edit of a frame that changed after
 that version is refused (:class:`StaleEditError`), so two tabs never overwrite each other
-silently.
+silently. An undo or redo also says what the frame must hold now (what that tab wrote there):
+when another tab has changed it since, it is refused (:class:`ChangedLabelError`), even when the
+tab had already seen that change.
 
 Files: the label file is written in its layout with the shared writers of
 :mod:`tracknet.io.labels` (``Frame,Visibility,X,Y``, plus a ``Status`` column once an event was
@@ -34,7 +36,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,17 +160,41 @@ def make_label(
     return Label(kind, round(float(x), 3), round(float(y), 3), int(status), int(code))
 
 
+def same_label(a: Label | None, b: Label | None) -> bool:
+    """Whether two labels (None: unlabelled) say the same: kind, position and event (the
+    visibility code aside, which a tab never chooses)."""
+    if a is None or b is None:
+        return a is b
+    return (a.kind, a.x, a.y, a.status) == (b.kind, b.x, b.y, b.status)
+
+
+def _frames_text(frames: Sequence[int]) -> str:
+    return ", ".join(str(f) for f in list(frames)[:5]) + (", ..." if len(frames) > 5 else "")
+
+
 class StaleEditError(UserError):
     """An edit based on an old version touched frames that changed since."""
 
-    def __init__(self, frames: Sequence[int], version: int) -> None:
-        shown = ", ".join(str(f) for f in list(frames)[:5]) + (", ..." if len(frames) > 5 else "")
+    def __init__(self, frames: Sequence[int], version: int, message: str | None = None) -> None:
         super().__init__(
-            f"frame(s) {shown} changed in another tab or window (now at version {version}); "
-            "the edit was not saved"
+            message
+            or f"frame(s) {_frames_text(frames)} changed in another tab or window (now at "
+            f"version {version}); the edit was not saved"
         )
         self.frames = list(frames)
         self.version = version
+
+
+class ChangedLabelError(StaleEditError):
+    """An undo or redo found a frame holding something else than the tab had written there."""
+
+    def __init__(self, frames: Sequence[int], version: int) -> None:
+        super().__init__(
+            frames,
+            version,
+            f"frame(s) {_frames_text(frames)} changed in another tab or window after this tab's "
+            f"edit (now at version {version}); the undo or redo was not saved",
+        )
 
 
 # --------------------------------------------------------------------------- file formats
@@ -200,6 +226,17 @@ def write_ball_csv_with_status(path: Path, rows: list[tuple[int, Label]]) -> Non
     atomic_write_text(path, buf.getvalue())
 
 
+class _OwnFileProblems(DataProblems):
+    """The problems of reading a label file, without the note on the tool's own header
+    (``Frame,Visibility,X,Y,Status`` is no news: this module writes it)."""
+
+    OWN_HEADER = "|".join((*BALL_CSV_HEADER, "Status"))
+
+    def note_once(self, key: str, message: str) -> None:
+        if key != self.OWN_HEADER:
+            super().note_once(key, message)
+
+
 def _read_status(path: Path, problems: DataProblems) -> tuple[bool, dict[int, int]]:
     """Whether a ball CSV has a status column, and the status of each frame that has one."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
@@ -216,9 +253,14 @@ def _read_status(path: Path, problems: DataProblems) -> tuple[bool, dict[int, in
 
 # --------------------------------------------------------------------------- journal
 class Journal:
-    """An append-only file of JSON lines, locked against a second writer."""
+    """An append-only file of JSON lines, locked against a second writer.
 
-    def __init__(self, path: Path) -> None:
+    Args:
+        path: the journal file.
+        owner: the file it journals (named when another process holds the lock).
+    """
+
+    def __init__(self, path: Path, owner: Path | None = None) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "a+b")  # noqa: SIM115 - held open (and locked) for the session
@@ -228,8 +270,8 @@ class Journal:
             except OSError:
                 self._fh.close()
                 raise UserError(
-                    f"{path.parent}: another `tracknet label` is editing these labels "
-                    f"(its journal {path.name} is locked); use its page or stop it first"
+                    f"{owner or path}: another `tracknet label` is editing these labels "
+                    f"(its journal {path} is locked); use its page or stop it first"
                 ) from None
 
     def read(self) -> list[dict]:
@@ -311,7 +353,7 @@ class LabelStore:
         self.version = 0
         self.replayed = 0  # edits replayed from the journal at start
         self._load_file()
-        self._journal = Journal(journal_path(self.path))
+        self._journal = Journal(journal_path(self.path), owner=self.path)
         try:
             self._replay()
         except BaseException:
@@ -322,7 +364,7 @@ class LabelStore:
     def _load_file(self) -> None:
         if not self.path.exists():
             return
-        problems = DataProblems()
+        problems = _OwnFileProblems()
         if self.layout == TENNIS_LAYOUT:
             labels = read_tennis_csv(self.path, self.image_names, self.frame_size, problems)
             status = {int(f): int(s) for f, s in zip(labels.frame, labels.status, strict=True)}
@@ -367,8 +409,8 @@ class LabelStore:
             edits = self._decode_edits(record)
             self._apply(edits, record["v"])
         self.replayed = len(tail)
-        if tail:
-            log.warning("%s: %d edit(s) replayed from the journal", self.path, len(tail))
+        if tail:  # `replayed` says it (tracknet label prints it once): a debug note only
+            log.debug("%s: %d edit(s) replayed from the journal", self.path, len(tail))
             self._write()
         self._journal.reset({"v": self.version, "sha": self._file_sha()})
 
@@ -399,6 +441,11 @@ class LabelStore:
         with self._lock:
             return self._labels.get(frame)
 
+    def changes_of(self, frames: Sequence[int]) -> list[tuple[int, Label | None, int]]:
+        """``[(frame, label or None, version of its last change (0: never))]`` of ``frames``."""
+        with self._lock:
+            return [(f, self._labels.get(f), self._changed_at.get(f, 0)) for f in frames]
+
     def changes_since(self, version: int) -> tuple[int, list[tuple[int, Label | None, int]]]:
         """``(current version, [(frame, label or None when cleared, version of the change)])``
         of the frames edited after ``version``."""
@@ -408,16 +455,25 @@ class LabelStore:
             return self.version, changes
 
     # ------------------------------------------------------------------ editing
-    def apply(self, edits: Sequence[tuple[int, Label | None]], base: int) -> int:
+    def apply(
+        self,
+        edits: Sequence[tuple[int, Label | None]],
+        base: int,
+        expected: Mapping[int, Label | None] | None = None,
+    ) -> int:
         """Set (or clear, with ``None``) the labels of frames, as one edit; returns its version.
 
         Args:
             edits: ``(frame, label or None)`` pairs; a frame may appear once.
             base: the version the client's view is based on.
+            expected: for some frames, what each must hold now (None: unlabelled) for the edit
+                to go ahead, compared with :func:`same_label`: an undo or redo replaces only what
+                its tab wrote.
 
         Raises:
             ValueError: a frame out of range or repeated, or no edits.
             StaleEditError: a frame changed after ``base`` (nothing is saved).
+            ChangedLabelError: a frame of ``expected`` holds something else (nothing is saved).
         """
         frames = [f for f, _ in edits]
         if not frames:
@@ -431,6 +487,13 @@ class LabelStore:
             stale = [f for f in frames if self._changed_at.get(f, 0) > base]
             if stale or base > self.version:
                 raise StaleEditError(stale or frames, self.version)
+            changed = [
+                f
+                for f, want in (expected or {}).items()
+                if not same_label(self._labels.get(f), want)
+            ]
+            if changed:
+                raise ChangedLabelError(sorted(changed), self.version)
             version = self.version + 1
             self._journal.append(
                 {"v": version, "edits": [[f, _label_record(label)] for f, label in edits]}
