@@ -118,6 +118,50 @@ class Server:
             self.kill()
 
 
+class LiveApp:
+    """The app of one :class:`~tracknet.label.app.LabelSession` served by uvicorn in a thread of
+    the test, at ``127.0.0.1:port``: the test holds the session (its model's suggestions, say)
+    in its hands. :meth:`stop` ends the server and closes the session (its lock goes)."""
+
+    def __init__(self, session, port: int = 0, timeout: float = 20.0) -> None:
+        import uvicorn
+
+        from tracknet.label.app import create_app
+        from tracknet.label.server import LOOPBACK_NAMES, bind
+
+        self.session = session
+        self.sock = bind("127.0.0.1", port)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        app = create_app(session, allowed_hosts=LOOPBACK_NAMES)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError("the label app did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self.sock.fileno() == -1:
+            return  # stopped already
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+        self.sock.close()
+        self.session.close()
+
+    def __enter__(self) -> LiveApp:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -70,6 +70,7 @@ def test_page_static_files_and_info(client, video):
         "version": 0,
         "replayed": 0,
         "model": False,
+        "reconnects": True,
     }
 
 

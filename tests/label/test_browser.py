@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.label.conftest import Server, free_port
+from tests.label.conftest import LiveApp, Server, free_port
+from tests.label.test_api import fill
 from tracknet.io.labels import read_ball_csv
+from tracknet.label.server import open_session
+from tracknet.label.suggest import Suggestions
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 720}  # the 320x180 clip fits at zoom 3: clicks are exact
@@ -243,3 +246,147 @@ def test_two_tabs_never_overwrite_each_other(browser, video):
         two.click(120, 60)  # now it knows: a deliberate change is accepted
         two.saved()
         assert video.with_name("clip_0000_ball.csv").read_text().endswith("0,1,120,60\n")
+
+
+def state(page: Page, expression: str):
+    """``window.tracknet.state.<expression>`` in the page."""
+    return page.js(f"window.tracknet.state.{expression}")
+
+
+def test_a_frame_whose_picture_is_not_shown_takes_no_label(browser, video):
+    labels_path = video.with_name("clip_0000_ball.csv")
+    port = free_port()
+    server = Server(str(video), "--port", str(port))
+    try:
+        page = Page(browser, server.url)
+        page.walk_to(5)  # frames 6-8 are fetched ahead
+        server.kill()
+        for _ in range(6):  # the header says 11; the picture is an older frame's
+            page.key("ArrowRight")
+        page.page.wait_for_function(
+            "() => window.tracknet.state.frame === 11 && !window.tracknet.state.loading"
+        )
+        page.click(100, 50)  # on an older frame's picture: no label for frame 11
+        for key in ("n", "o", "Delete"):
+            page.key(key)
+        assert state(page, "labels.size") == 0 and state(page, "pending.size") == 0
+        assert "not shown yet" in page.message()
+        assert 5 <= state(page, "imgFrame") <= 8  # what had arrived before the kill
+        assert "not loaded" in page.page.inner_text("#frame-state")  # the page says so
+        assert not labels_path.exists()
+
+        server = Server(str(video), "--port", str(port))  # back: the picture follows the header
+        page.page.wait_for_function("() => window.tracknet.state.imgFrame === 11", timeout=20_000)
+        assert state(page, "img.src").endswith("/api/frames/11.jpg")
+        assert page.page.inner_text("#frame-state") == "unlabelled"
+        page.click(100, 50)
+        page.saved()
+        assert labels_path.read_text() == "Frame,Visibility,X,Y\n11,1,100,50\n"
+        assert not page.errors, page.errors
+    finally:
+        server.kill()
+
+
+def _suggest(session, done: bool) -> Suggestions:
+    """Suggestions the test fills by hand: a straight flight with a jump, a lost ball and a
+    doubtful score (a queue of a few frames once done; "loading the model" before)."""
+    suggestions = Suggestions(session.source, "unused")
+    session.suggestions = suggestions
+    suggestions.state = "loading"
+    if done:
+        fill_review(suggestions)
+    return suggestions
+
+
+def fill_review(suggestions: Suggestions) -> None:
+    line = {f: (True, 10.0 + 10 * f, 90.0, 0.99) for f in range(20)}
+    line[4] = (True, 200.0, 20.0, 0.97)  # a jump away from its neighbours
+    line[9] = (False, 0.0, 0.0, 0.1)  # the ball lost between two frames that have it
+    line[14] = (True, 150.0, 90.0, 0.55)  # low confidence
+    fill(suggestions, line)
+
+
+def test_the_review_queue_and_progress_follow_a_restarted_server(browser, video):
+    port = free_port()
+    first = open_session(video)
+    _suggest(first, done=True)
+    app = LiveApp(first, port)
+    try:
+        page = Page(browser, app.url)
+        page.page.wait_for_function(
+            "() => window.tracknet.state.sugg.state === 'done' && window.tracknet.state.review.length"
+        )
+        queue = [r["frame"] for r in page.js("fetch('/api/review').then(r => r.json())")["frames"]]
+        assert [r["frame"] for r in state(page, "review")] == queue and queue
+        assert "✓" in page.page.inner_text("#model-text")
+        app.stop()
+        page.page.wait_for_function("() => !window.tracknet.state.online")
+
+        second = open_session(video)  # the restarted server: its model is still loading
+        suggestions = _suggest(second, done=False)
+        app = LiveApp(second, port)
+        page.page.wait_for_function("() => window.tracknet.state.online", timeout=20_000)
+        page.page.wait_for_function(
+            "() => document.querySelector('#model-text').textContent === 'loading the model…'"
+        )
+        assert "✓" not in page.page.inner_text("#model-text")
+        assert "none" not in page.page.inner_text("#review-count")
+        page.key("r")  # nothing to review yet: the page does not pretend otherwise
+        assert "Nothing needs review" in page.message()
+
+        fill_review(suggestions)  # the new server's model is done: the page gets its queue
+        page.page.wait_for_function(
+            "n => window.tracknet.state.review.length === n", arg=len(queue), timeout=20_000
+        )
+        assert [r["frame"] for r in state(page, "review")] == queue
+        assert page.page.inner_text("#model-text") == "20 / 20 ✓"
+        assert page.page.inner_text("#review-count") == f"({len(queue)})"
+        page.key("Home", 0)
+        page.key("r", queue[0] if queue[0] != 0 else queue[1])
+        assert not page.errors, page.errors
+    finally:
+        app.stop()
+
+
+def test_undo_and_redo_never_touch_another_tabs_label(browser, video):
+    labels_path = video.with_name("clip_0000_ball.csv")
+    with Server(str(video), "--port", "0") as server:
+        a, b = Page(browser, server.url), Page(browser, server.url)
+        for tab in (a, b):
+            tab.key("Home", 0)
+        a.click(100, 50)  # tab A labels frame 0
+        a.saved()
+        b.page.wait_for_function("() => window.tracknet.state.labels.has(0)")
+        b.click(120, 60)  # tab B, having seen it, relabels it
+        b.saved()
+        a.page.wait_for_function("() => window.tracknet.state.labels.get(0).x === 120")
+        a.key("z")  # A has seen B's label: its undo must not delete it
+        a.saved()
+        assert labels_path.read_text() == "Frame,Visibility,X,Y\n0,1,120,60\n"
+        assert "after this tab's edit" in a.message()
+        assert state(a, "labels.get(0).x") == 120
+        a.key("z")  # the refused entry is gone: nothing else of A's to undo
+        a.saved()
+        assert "nothing to undo" in a.message()
+        assert labels_path.read_text() == "Frame,Visibility,X,Y\n0,1,120,60\n"
+
+        # redo: A labels frame 1 and undoes it; B labels frame 1; A's redo must not overwrite it
+        for tab in (a, b):
+            tab.key("ArrowRight", 1)
+        a.click(100, 50)
+        a.saved()
+        a.key("z")
+        a.saved()
+        version = state(a, "version")
+        b.page.wait_for_function("v => window.tracknet.state.version >= v", arg=version)
+        b.click(130, 70)
+        b.saved()
+        a.page.wait_for_function("() => window.tracknet.state.labels.get(1)?.x === 130")
+        a.key("y")
+        a.saved()
+        assert labels_path.read_text().endswith("\n1,1,130,70\n")
+        assert "after this tab's edit" in a.message()
+        b.key("z")  # B's own undo of its own label still works
+        b.saved()
+        assert labels_path.read_text() == "Frame,Visibility,X,Y\n0,1,120,60\n"
+        assert not a.errors and not b.errors, a.errors + b.errors

@@ -4,7 +4,8 @@ Routes (JSON unless said otherwise; errors are ``{"error": "..."}`` with a 4xx s
 
 * ``GET /``: the page (``static/index.html``); ``GET /static/NAME``: its scripts (``app.js``,
   ``draw.js``, ``sync.js``) and style sheet (``style.css``); nothing else is served from disk.
-* ``GET /api/info``: source, frame count and size, layout, label file, version.
+* ``GET /api/info``: source, frame count and size, layout, label file, version, whether a
+  model runs and whether a restarted server comes back at the same address (``reconnects``).
 * ``GET /api/frames/{i}.jpg``: frame ``i`` as JPEG.
 * ``GET /api/labels[?since=V]``: the confirmed labels (or the changes after version V).
 * ``POST /api/labels`` ``{"base", "edits": [{"frame", "label" or null, "expect"?}]}``: edits
@@ -244,6 +245,8 @@ class _Api:
                 "version": store.version,
                 "replayed": store.replayed,
                 "model": self.s.suggestions is not None,
+                # a restart of this server listens at the same address (not with --port 0)
+                "reconnects": bool(self.s.extra.get("reconnects", True)),
             }
         )
 

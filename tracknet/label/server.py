@@ -127,6 +127,8 @@ def serve(
         raise
     try:
         allowed = LOOPBACK_NAMES if loopback and ":" not in host else None
+        # with --port 0 a restart listens elsewhere: the page must not promise to reconnect
+        session.extra["reconnects"] = port != 0
         app = create_app(session, token=token, allowed_hosts=allowed)
         url = page_url(host, sock.getsockname()[1], token)
         src, store = session.source, session.store
@@ -139,6 +141,8 @@ def serve(
             echo(f"  replayed {store.replayed} edit(s) from the journal: nothing was lost")
         if token:
             echo(f"  {host} is not a loopback address: the URL carries a token; keep it private")
+        if not port:
+            echo("  --port 0: a restart picks another port (an open page cannot follow it)")
         echo(f"  open {url}  (Ctrl-C to stop)")
         if open_browser:
             threading.Timer(0.5, webbrowser.open, args=(url,)).start()

@@ -25,11 +25,24 @@ const KEYS = [
   [['?'], 'this help (Esc closes)'],
 ];
 
+// Why a frame is in the review queue (the list's tooltips; the server's reasons).
+const REASONS = {
+  'off flight': 'the trajectory of the neighbouring frames does not explain this position (an outlier)',
+  jump: 'far from where the neighbouring frames put the ball',
+  rival: 'a second candidate scored almost as high: the model may have picked the wrong one',
+  'low confidence': "the model's score is close to its threshold",
+  missed: 'no ball, inside a flight the neighbouring frames trace',
+  lost: 'no ball between two frames that have one',
+  isolated: 'a ball between two frames without one',
+  'short run': 'a ball seen in only a frame or two, with no ball around',
+  flip: 'the ball appears or disappears here',
+};
+
 const st = {
   info: null, frame: 0, version: 0, view: { scale: 1, ox: 0, oy: 0 }, fitted: true,
   labels: new Map(), pending: new Map(), foreign: new Map(), own: new Set(),
   sugg: { state: 'off', done: 0, total: 0, next: 0 }, review: [], reviewSet: new Set(),
-  undo: [], redo: [], img: null, loading: false, cursor: null,
+  undo: [], redo: [], img: null, imgFrame: -1, loading: false, cursor: null,
   playing: false, autoAdvance: false, magnifier: true, online: true, reviewDirty: true,
 };
 const images = new Map();
@@ -52,7 +65,18 @@ function setSaved(kind, text) {
 }
 
 const sync = createSync(st, { render: () => render(), message, setSaved, goTo: (f) => goTo(f) });
-const { enqueue, getJSON, wire, applyChanges, reloadLabels, edit, serverEdit, undo } = sync;
+const { enqueue, getJSON, wire, applyChanges, reloadLabels, edit, serverEdit, undo, restartHint } = sync;
+
+// The picture of the frame in the header is on screen: only then may the frame be labelled.
+function shown() {
+  return !!st.img && st.imgFrame === st.frame;
+}
+
+function canLabel() {
+  if (shown()) return true;
+  message(`Frame ${st.frame} is not shown yet (its picture has not loaded): nothing was labelled.`, 'warn');
+  return false;
+}
 
 // ------------------------------------------------------------------ suggestions and review
 function allocSuggestions(n) {
@@ -73,13 +97,19 @@ function applySuggestions(d) {
   for (const [f, vis, x, y, score] of d.items) {
     s.have[f] = 1; s.visible[f] = vis; s.x[f] = x; s.y[f] = y; s.score[f] = score;
   }
+  if (d.items.length || d.state !== s.state) st.reviewDirty = true;
   Object.assign(s, { state: d.state, done: d.done, total: d.total, next: d.next, error: d.error });
-  if (d.items.length) st.reviewDirty = true;
-  $('model').hidden = false;
-  if (d.state === 'loading' || d.state === 'waiting') $('model-progress').removeAttribute('value');
-  else $('model-progress').value = d.total ? d.done / d.total : 0;
-  $('model-text').textContent = d.state === 'loading' ? 'loading the model…'
-    : d.state === 'error' ? `error: ${d.error}` : `${d.done} / ${d.total}${d.state === 'done' ? ' ✓' : ''}`;
+  renderModel();
+}
+
+function renderModel() {
+  const s = st.sugg;
+  $('model').hidden = !st.info.model;
+  if (s.state === 'loading' || s.state === 'waiting') $('model-progress').removeAttribute('value');
+  else $('model-progress').value = s.total ? s.done / s.total : 0;
+  $('model-text').textContent = s.state === 'loading' ? 'loading the model…'
+    : s.state === 'waiting' ? 'starting the model…'
+      : s.state === 'error' ? `error: ${s.error}` : `${s.done} / ${s.total}${s.state === 'done' ? ' ✓' : ''}`;
 }
 
 async function refreshReview() {
@@ -87,42 +117,72 @@ async function refreshReview() {
   st.review = data.frames;
   st.reviewSet = new Set(data.frames.map((r) => r.frame));
   st.reviewDirty = false;
+  renderReview();
+}
+
+// The queue, most doubtful first: rank, frame, main reason and doubt (0-1), why in a tooltip.
+function renderReview() {
   const list = $('review-list');
-  list.replaceChildren(...data.frames.slice(0, 60).map((r) => {
+  list.replaceChildren(...st.review.slice(0, 60).map((r, i) => {
     const li = document.createElement('li');
-    li.textContent = `frame ${r.frame} · ${r.reason} ${r.need.toFixed(2)}`;
+    const rank = document.createElement('span');
+    rank.className = 'rank';
+    rank.textContent = `${i + 1}.`;
+    const reasons = r.reasons && r.reasons.length ? r.reasons : [r.reason];
+    li.append(rank, `frame ${r.frame} · ${r.reason} (${r.need.toFixed(2)})`);
+    li.title = `doubt ${r.need.toFixed(2)} (0: none, 1: most):\n`
+      + reasons.map((why) => `${why}: ${REASONS[why] || why}`).join('\n');
     li.dataset.frame = r.frame;
     return li;
   }));
-  $('review-count').textContent = data.frames.length ? `(${data.frames.length})`
-    : st.sugg.state === 'done' ? '– none' : '';
+  const state = st.sugg.state;
+  $('review-count').textContent = st.review.length ? `(${st.review.length})`
+    : state === 'done' ? '– none' : ['off', 'error', 'stopped'].includes(state) ? '' : '– waiting for the model';
+}
+
+// The server answers again: it may be a new process (restarted, another model or none). Read
+// what it serves, its labels, and its model's progress and review queue from the start.
+async function reconnected() {
+  const info = await getJSON('/api/info');
+  const same = ['source', 'frames', 'width', 'height'].every((k) => info[k] === st.info[k]);
+  if (!same) { window.location.reload(); return; }
+  st.info = info;
+  await reloadLabels();
+  allocSuggestions(info.frames);
+  Object.assign(st.sugg, { state: info.model ? 'waiting' : 'off', done: 0, total: 0, next: 0, error: '' });
+  st.review = [];
+  st.reviewSet = new Set();
+  st.reviewDirty = true;
+  renderModel();
+  renderReview();
+  message('The server is back: the page shows its saved labels.');
+  setSaved('ok', `saved · v${st.version}`);
+}
+
+function modelRunning() {
+  return !['off', 'done', 'error', 'stopped'].includes(st.sugg.state);
 }
 
 async function poll() {
-  const running = !['off', 'done', 'error', 'stopped'].includes(st.sugg.state);
   if (!st.paused) await enqueue(async () => {
     try {
       const data = await getJSON(`/api/labels?since=${st.version}`);
-      if (!st.online) {
-        await reloadLabels();
-        message('The server is back: the page shows its saved labels.');
-        setSaved('ok', `saved · v${st.version}`);
-      } else {
-        applyChanges(data);
-      }
+      if (!st.online) await reconnected(); else applyChanges(data);
       st.online = true;
-      if (st.info.model && (running || st.sugg.next < st.sugg.done || st.sugg.state === 'off')) {
+      if (st.info.model && (modelRunning() || st.sugg.next < st.sugg.done)) {
         applySuggestions(await getJSON(`/api/suggestions?since=${st.sugg.next}`));
       }
       if (st.info.model && st.reviewDirty) await refreshReview();
+      // a frame whose picture could not be loaded (the server was away): load it now
+      if (!st.loading && !shown()) goTo(st.frame);
       render();
     } catch (err) {
-      if (st.online) message('The server cannot be reached: edits are not saved until it is back.', 'error');
+      if (st.online) message(`The server cannot be reached: edits are not saved until it is back. ${restartHint()}`, 'error');
       st.online = false;
       setSaved('error', 'offline');
     }
   });
-  setTimeout(poll, running ? 500 : 1000);
+  setTimeout(poll, modelRunning() ? 500 : 1000);
 }
 
 // ------------------------------------------------------------------ frames
@@ -131,7 +191,8 @@ function imageOf(f) {
   if (img) { images.delete(f); images.set(f, img); return img; }
   img = new Image();
   img.src = `/api/frames/${f}.jpg`;
-  img.ready = img.decode().then(() => true, () => { images.delete(f); return false; });
+  const forget = () => { if (images.get(f) === img) images.delete(f); return false; };
+  img.ready = img.decode().then(() => true, forget);
   images.set(f, img);
   while (images.size > CACHE) images.delete(images.keys().next().value);
   return img;
@@ -150,12 +211,13 @@ async function goTo(f) {
   st.loading = false;
   if (ok) {
     st.img = img;
+    st.imgFrame = f;
     $('latency').textContent = `${Math.round(performance.now() - t0)} ms`;
   } else {
-    message(`frame ${f} could not be loaded`, 'error');
+    message(`Frame ${f} could not be loaded: it takes no label until its picture is shown (tried again while the server answers).`, 'error');
   }
   render();
-  for (let k = 1; k <= AHEAD && f + k < n; k++) imageOf(f + k);
+  if (ok) for (let k = 1; k <= AHEAD && f + k < n; k++) imageOf(f + k);
 }
 
 async function togglePlay() {
@@ -187,11 +249,15 @@ function trail(f) {
   return out;
 }
 
+// What the view draws. A picture of another frame (the one asked for has not loaded) is drawn
+// dimmed, without this frame's label, suggestion or trail, which belong to another picture.
 function scene() {
   const f = st.frame;
+  const current = shown();
   return {
     img: st.img, view: st.view, width: st.info.width, height: st.info.height, loading: st.loading,
-    label: st.labels.get(f) || null, suggestion: suggestion(f), trail: trail(f), trailLength: TRAIL,
+    stale: current ? null : f, label: current ? st.labels.get(f) || null : null,
+    suggestion: current ? suggestion(f) : null, trail: current ? trail(f) : [], trailLength: TRAIL,
   };
 }
 
@@ -199,7 +265,7 @@ function renderView() {
   const s = scene();
   drawView($('view'), s);
   const mag = $('magnifier');
-  mag.hidden = !(st.magnifier && st.cursor && st.img);
+  mag.hidden = !(st.magnifier && st.cursor && shown());
   if (mag.hidden) return;
   const [u, v] = toImage(st.view, st.cursor.sx, st.cursor.sy);
   const viewer = $('viewer');
@@ -226,8 +292,14 @@ function renderPanel() {
   const s = suggestion(f);
   $('frame-no').textContent = `frame ${f} / ${st.info.frames - 1}`;
   const pill = $('frame-state');
-  pill.textContent = l ? (l.visibility === 'none' ? 'no ball' : l.visibility) : s ? 'suggested' : 'unlabelled';
-  pill.className = `pill ${l ? l.visibility : s ? 'suggested' : ''}`;
+  if (shown()) {
+    pill.textContent = l ? (l.visibility === 'none' ? 'no ball' : l.visibility) : s ? 'suggested' : 'unlabelled';
+    pill.className = `pill ${l ? l.visibility : s ? 'suggested' : ''}`;
+  } else {
+    pill.textContent = st.loading ? 'loading…' : 'not loaded: no labels';
+    pill.className = `pill ${st.loading ? '' : 'error'}`;
+  }
+  $('viewer').classList.toggle('stale', !shown());
   $('label-text').textContent = describe(l);
   $('suggestion-text').textContent = !s ? (st.info.model ? 'no suggestion yet' : 'no model (--checkpoint)')
     : `model: ${s.visible ? `ball at (${s.x.toFixed(1)}, ${s.y.toFixed(1)}), score ${s.score.toFixed(2)}` : 'no ball'}`;
@@ -269,6 +341,7 @@ function cursorImage() {
 
 const actions = {
   occluded() {
+    if (!canLabel()) return;
     const at = cursorImage();
     if (at && labelAt('occluded', at[0], at[1])) return;
     const l = st.labels.get(st.frame);
@@ -278,13 +351,15 @@ const actions = {
     labelAt('occluded', src.x, src.y);
   },
   noball() {
+    if (!canLabel()) return;
     edit([{ frame: st.frame, label: { visibility: 'none', x: 0, y: 0, status: 0 } }]);
     if (st.autoAdvance) goTo(st.frame + 1);
   },
   clear() {
-    if (st.labels.has(st.frame)) edit([{ frame: st.frame, label: null }]);
+    if (st.labels.has(st.frame) && canLabel()) edit([{ frame: st.frame, label: null }]);
   },
   event(status) {
+    if (!canLabel()) return;
     const l = st.labels.get(st.frame);
     if (!l || l.visibility === 'none') { message('Label the ball first (click it, or A to accept the suggestion).'); return; }
     edit([{ frame: st.frame, label: { ...wire(l), status: l.status === status ? 0 : status } }]);
@@ -293,6 +368,7 @@ const actions = {
   bounce() { actions.event(2); },
   accept(range = false) {
     if (!st.info.model) { message('No model: start tracknet label with --checkpoint RUN_DIR.'); return; }
+    if (!canLabel()) return;
     const frames = [];
     for (let f = st.frame; f < st.info.frames; f++) {
       if (st.labels.has(f) || !suggestion(f) || (f !== st.frame && st.reviewSet.has(f))) break;
@@ -400,6 +476,7 @@ function setupMouse() {
     if (d.moved || d.button !== 0) return;
     const [sx, sy] = local(e);
     const [u, v] = toImage(st.view, sx, sy);
+    if (!canLabel()) return;
     if (!labelAt(d.shift || e.shiftKey ? 'occluded' : 'visible', u, v)) message('That is outside the frame.');
   });
   viewer.addEventListener('wheel', (e) => {
@@ -419,12 +496,14 @@ function setupMouse() {
   window.addEventListener('mousemove', (e) => { if (scrubbing) seek(e); });
   window.addEventListener('mouseup', () => { scrubbing = false; });
   $('review-list').addEventListener('click', (e) => {
-    if (e.target.dataset.frame !== undefined) goTo(+e.target.dataset.frame);
+    const li = e.target.closest('li');
+    if (li && li.dataset.frame !== undefined) goTo(+li.dataset.frame);
   });
   for (const button of document.querySelectorAll('[data-action]')) {
     button.addEventListener('click', () => { actions[button.dataset.action](); button.blur(); });
   }
-  $('help-button').addEventListener('click', () => actions.help(true));
+  // the button lets go of the focus: Enter or Space after the help closes do not reopen it
+  $('help-button').addEventListener('click', () => { actions.help(true); $('help-button').blur(); });
   $('help').addEventListener('click', (e) => { if (e.target.id === 'help') actions.help(false); });
 }
 
@@ -449,6 +528,7 @@ async function start() {
   }));
   allocSuggestions(st.info.frames);
   if (st.info.model) st.sugg.state = 'waiting';
+  renderModel();
   await reloadLabels();
   setSaved('ok', `saved · v${st.version}`);
   if (st.info.replayed) message(`${st.info.replayed} edit(s) were replayed from the journal: nothing was lost.`);

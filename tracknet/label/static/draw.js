@@ -89,17 +89,26 @@ function badge(ctx, x, y, text, color) {
 const EVENT_NAMES = { 1: 'HIT', 2: 'BOUNCE' };
 
 // The frame, the trail of the neighbouring frames' positions, and this frame's label or
-// suggestion. `s`: {img, view, label, suggestion, trail: [{d, x, y, confirmed}], loading}.
+// suggestion. `s`: {img, view, label, suggestion, trail: [{d, x, y, confirmed}], loading,
+// stale}. `stale`: null, or the number of the frame asked for when `img` is another frame's
+// picture (it has not loaded): that picture is dimmed and the page says the frame is not shown.
 export function drawView(canvas, s) {
   const [ctx, cw, ch] = sizeCanvas(canvas);
   ctx.fillStyle = '#0d0e10';
   ctx.fillRect(0, 0, cw, ch);
-  if (!s.img) return;
   const { view } = s;
-  ctx.imageSmoothingEnabled = view.scale < 2;
-  ctx.globalAlpha = s.loading ? 0.45 : 1;
-  ctx.drawImage(s.img, view.ox, view.oy, s.width * view.scale, s.height * view.scale);
-  ctx.globalAlpha = 1;
+  const notShown = s.stale !== null && s.stale !== undefined;
+  if (s.img) {
+    ctx.imageSmoothingEnabled = view.scale < 2;
+    ctx.globalAlpha = notShown ? (s.loading ? 0.45 : 0.2) : s.loading ? 0.45 : 1;
+    ctx.drawImage(s.img, view.ox, view.oy, s.width * view.scale, s.height * view.scale);
+    ctx.globalAlpha = 1;
+  }
+  if (notShown) {
+    badge(ctx, 10, 10, s.loading ? 'loading…' : `FRAME ${s.stale} NOT LOADED · it takes no label until it is shown`,
+      s.loading ? COLOR.text : COLOR.review);
+    return;
+  }
   const r = Math.max(7, 2.5 * view.scale);
   // trail: past frames cyan, future magenta, fading with distance; suggestions thinner
   let last = null;
