@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("tracknet.cli.bench", "measure data loading, model and predict throughput"),
     "export": ("tracknet.cli.export", "export a trained model to ONNX"),
     "label": ("tracknet.cli.label", "label the ball in your own footage in the browser"),
+    "models": ("tracknet.cli.models", "list the models that ship with tracknet, with figures"),
 }
 
 

@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from tracknet.config import ModelConfig
 from tracknet.errors import CheckpointError
 from tracknet.models.factory import build_model
+from tracknet.models.zoo import resolve_model_path
 from tracknet.utils import atomic_path, atomic_write_text, sha256_file
 
 FORMAT_VERSION = 1
@@ -105,16 +106,15 @@ def save_model(
 def resolve_weights(path: str | Path) -> Path:
     """The model folder a path names: a run folder's ``best/``, else the folder itself.
 
-    A run folder's ``best/`` (best validation F1) is preferred over its latest weights; a
+    A bundled model's name (:mod:`tracknet.models.zoo`) names its folder. A run folder's
+    ``best/`` (best validation F1) is preferred over its latest weights; a
     ``best.old/`` stands in for it when training was killed while swapping a new ``best/`` in.
     ``best/``, ``last/`` or any folder holding ``model.json`` is taken as it is.
 
     Raises:
         CheckpointError: the path does not exist or holds no model.
     """
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+    path = resolve_model_path(path)
     candidates = (path / "best", path / "best.old", path)
     weights = next((c for c in candidates if (c / META).exists()), path)
     if not (weights / META).exists():
@@ -129,7 +129,7 @@ def resolve_checkpoint(path: str | Path) -> tuple[Path, Path]:
 
     The weights are :func:`resolve_weights`'s; the configuration is the run folder's.
     """
-    path = Path(path)
+    path = resolve_model_path(path)
     weights = resolve_weights(path)
     for folder in (path, path.parent):
         if (folder / "config.yaml").exists():

@@ -17,6 +17,7 @@ from torch import nn
 from tracknet.config import ConfigError
 from tracknet.constants import IMAGENET_MEAN, IMAGENET_STD  # still importable from here
 from tracknet.errors import BackboneNotFoundError
+from tracknet.models.zoo import bundled_path
 
 
 @dataclass
@@ -57,10 +58,18 @@ def _hf_cache_dir() -> str:
         return "~/.cache/huggingface/hub"
 
 
+def backbone_source(name: str) -> str:
+    """Where ``name``'s weights are: a bundled model's name (``badminton``) is its trained
+    backbone (:mod:`tracknet.models.zoo`), anything else a Hugging Face id or folder."""
+    folder = bundled_path(name)
+    return str(folder / "backbone") if folder is not None else name
+
+
 def load_pretrained_vit(
     name: str, local_files_only: bool = True, device_map: str | None = None
 ) -> nn.Module:
     """``AutoModel.from_pretrained`` with a clear error when the weights are not there."""
+    name = backbone_source(name)
     # start-up time: transformers takes ~2 s to import; only loading a backbone needs it
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -84,6 +93,7 @@ def read_image_mean_std(
     name: str, local_files_only: bool = True
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Normalisation constants from the snapshot's ``preprocessor_config.json``, else ImageNet's."""
+    name = backbone_source(name)
     path: str | None
     if Path(name).is_dir():
         candidate = Path(name) / "preprocessor_config.json"
