@@ -390,3 +390,81 @@ def test_undo_and_redo_never_touch_another_tabs_label(browser, video):
         b.saved()
         assert labels_path.read_text() == "Frame,Visibility,X,Y\n0,1,120,60\n"
         assert not a.errors and not b.errors, a.errors + b.errors
+
+
+@pytest.fixture
+def flickering(video):
+    """A server in the test's thread whose model's ball flickers on and off: a long queue."""
+    session = open_session(video)
+    suggestions = Suggestions(session.source, "unused")
+    session.suggestions = suggestions
+    fill(suggestions, {f: (f % 2 == 0, 10.0 + 10 * f, 90.0, 0.99) for f in range(20)})
+    with LiveApp(session) as app:
+        yield app
+
+
+def test_review_ranks_of_two_digits_show_whole_and_the_doubt_is_explained(browser, flickering):
+    page = Page(browser, flickering.url)
+    page.page.wait_for_function("() => window.tracknet.state.review.length >= 12")
+    item = page.page.locator("#review-list li").nth(11)
+    rank = item.locator(".rank")
+    assert rank.inner_text() == "12."
+    box, panel = rank.bounding_box(), page.page.locator("#panel").bounding_box()
+    assert box["x"] >= panel["x"] and box["width"] > 0  # all of "12." is on screen
+    entry = state(page, "review[11]")
+    text = f"frame {entry['frame']} · {entry['reason']} ({entry['need']:.2f})"
+    assert item.inner_text().endswith(text)
+    title = item.get_attribute("title")
+    assert "doubt" in title and "(0: none, 1: most)" in title and entry["reason"] in title
+    assert "how doubtful" in page.page.inner_text("#review-legend")
+    assert not page.errors, page.errors
+
+
+def test_a_message_neither_covers_the_frame_nor_swallows_a_click(browser, flickering):
+    page = Page(browser, flickering.url)
+    page.key("Home", 0)
+    page.key("z")
+    assert page.page.is_visible("#message") and "nothing to undo" in page.message()
+    message = page.page.locator("#message").bounding_box()
+    left, top = page.point(-0.5, -0.5)
+    right, bottom = page.point(319.5, 179.5)
+    beside = message["x"] >= right or message["x"] + message["width"] <= left
+    assert beside or message["y"] >= bottom or message["y"] + message["height"] <= top
+    x, y = page.point(203, 1)  # where the message used to be: the shuttle at the top edge
+    assert page.js("([x, y]) => document.elementFromPoint(x, y).id", [x, y]) == "view"
+    page.click(203, 1)
+    page.saved()
+    assert state(page, "labels.get(0).y") == 1
+    assert not page.errors, page.errors
+
+
+def test_enter_after_the_help_closes_does_not_reopen_it(browser, flickering):
+    page = Page(browser, flickering.url)
+    page.page.click("#help-button")
+    assert page.page.is_visible("#help")
+    page.key("Escape")
+    assert not page.page.is_visible("#help")
+    page.key("Enter")
+    assert not page.page.is_visible("#help")
+    assert page.js("document.activeElement === document.body")
+    assert not page.errors, page.errors
+
+
+def test_a_server_on_port_0_does_not_promise_to_reconnect(browser, video):
+    server = Server(str(video), "--port", "0")
+    try:
+        assert "--port 0: a restart picks another port" in server.output
+        page = Page(browser, server.url)
+        assert state(page, "info.reconnects") is False
+    finally:
+        server.kill()
+    page.page.wait_for_function("() => !window.tracknet.state.online")
+    text = page.message()
+    assert "--port 0" in text and "open the URL it prints" in text, text
+    assert "the page reconnects" not in text
+    page.click(100, 50)  # an edit: NOT SAVED, with the same honest advice
+    page.page.wait_for_function(
+        "() => document.querySelector('#saved').textContent === 'NOT SAVED'"
+    )
+    assert "this page cannot reconnect" in page.message()
+    assert not page.errors, page.errors

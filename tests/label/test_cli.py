@@ -10,9 +10,11 @@ import urllib.request
 
 import pytest
 
-from tests.label.conftest import Server
+from tests.label.conftest import CLIP_SIZE, Server
 from tracknet.cli import main
 from tracknet.label.server import is_loopback, page_url
+from tracknet.label.source import open_source
+from tracknet.label.store import LabelStore, make_label
 
 
 def get(url: str, headers: dict | None = None) -> tuple[int, bytes]:
@@ -82,3 +84,30 @@ def test_ctrl_c_stops_the_server_and_releases_the_labels(video):
     assert "Traceback" not in server.output
     with Server(str(video), "--port", "0"):  # the journal's lock went with the process
         pass
+
+
+def test_a_restart_after_a_kill_says_each_thing_once(video, monkeypatch, capsys):
+    """The tool's own file (with its Status column) is read without a note, the replay is
+    reported once, and a second server names the label file it cannot have."""
+    src = open_source(video)
+    store = LabelStore(src.labels_path, src.layout, src.frame_count, src.frame_size)
+    store.apply([(2, make_label("visible", 5, 6, 2, "ball", CLIP_SIZE))], base=0)  # a bounce
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies between the journal and the label file
+
+    monkeypatch.setattr(store, "_write", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store.apply([(3, make_label("visible", 7, 8, 0, "ball", CLIP_SIZE))], base=1)
+    store.close()
+    monkeypatch.undo()
+    assert src.labels_path.read_text() == "Frame,Visibility,X,Y,Status\n2,1,5,6,2\n"
+
+    with Server(str(video), "--port", "0") as server:
+        assert server.output.count("replayed") == 1, server.output
+        assert "replayed 1 edit(s) from the journal: nothing was lost" in server.output
+        assert "matched by meaning" not in server.output
+        monkeypatch.chdir(video.parent)  # a second server, SOURCE given by its bare name
+        assert main(["label", video.name, "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "error: clip_0000_ball.csv: another `tracknet label` is editing" in err, err
