@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from tracknet.io.video import read_frames
 from tracknet.label.app import STATIC_DIR, STATIC_FILES, create_app
 from tracknet.label.server import open_session
-from tracknet.label.suggest import Suggestions
+from tracknet.label.suggest import Suggestions, review_queue
 
 
 def fill(suggestions: Suggestions, items: dict[int, tuple[bool, float, float, float]]) -> None:
@@ -286,7 +286,12 @@ def test_suggestions_accept_review_and_interpolate(client, session):
     assert s["items"] == [[9, 1, 100.0, 10.0, 0.99], [10, 0, 0.0, 0.0, 0.0]]
     assert client.get("/api/suggestions?since=x").status_code == 422
     queue = client.get("/api/review").json()["frames"]
-    assert [(q["frame"], q["reason"]) for q in queue] == [(4, "jump"), (7, "low confidence")]
+    assert [(q["frame"], q["reason"]) for q in queue] == [(4, "off flight")]
+    assert queue[0]["reasons"][0] == "off flight" and queue[0]["need"] == 1.0
+    # frame 7's low score alone no longer queues it: the flight explains its position (the
+    # first ranking, by the peak score, did)
+    first = review_queue(session.suggestions, {}, ranking="peak")
+    assert [(q["frame"], q["reason"]) for q in first] == [(4, "jump"), (7, "low confidence")]
     r = client.post("/api/accept", json={"base": 0, "frames": [0, 1, 10]})
     assert r.status_code == 200 and r.json()["version"] == 1
     text = "Frame,Visibility,X,Y\n0,1,10,10\n1,1,20,10\n10,0,0,0\n"

@@ -48,9 +48,17 @@ def test_interpolation_fills_the_gap_around_a_frame():
     "items, labels, expected",
     [
         # the ball vanishes between two visible frames
-        ({f: (f != 3, 10.0 * f, 10.0, 0.99) for f in range(7)}, {}, [(3, "lost")]),
+        (
+            {f: (f != 3, 10.0 * f, 10.0, 0.99 if f != 3 else 0.05) for f in range(7)},
+            {},
+            [(3, "lost")],
+        ),
         # a lone detection among frames without a ball
-        ({f: (f == 3, 30.0, 10.0, 0.99) for f in range(7)}, {}, [(3, "isolated")]),
+        (
+            {f: (f == 3, 30.0, 10.0, 0.99 if f == 3 else 0.05) for f in range(7)},
+            {},
+            [(3, "isolated")],
+        ),
         # a confirmed label is never queued, and the others are held to it: frames 0 and 1 no
         # longer fit (3 does, by the frames after it)
         (
@@ -60,8 +68,9 @@ def test_interpolation_fills_the_gap_around_a_frame():
         ),
     ],
 )
-def test_review_reasons(video, items, labels, expected):
+@pytest.mark.parametrize("ranking", ["flight", "peak"])
+def test_review_reasons(video, items, labels, expected, ranking):
     suggestions = Suggestions(open_source(video), "unused")
     fill(suggestions, items)
-    queue = review_queue(suggestions, labels)
+    queue = review_queue(suggestions, labels, ranking=ranking)
     assert [(q["frame"], q["reason"]) for q in queue] == expected

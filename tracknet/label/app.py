@@ -16,7 +16,7 @@ Routes (JSON unless said otherwise; errors are ``{"error": "..."}`` with a 4xx s
 * ``POST /api/accept`` ``{"base", "frames": [...]}``: confirm the model's suggestions.
 * ``POST /api/interpolate`` ``{"base", "frame"}``: fill the gap around a frame.
 * ``GET /api/suggestions?since=N``: the model's progress and the predictions after the first N.
-* ``GET /api/review``: the review queue.
+* ``GET /api/review``: the review queue (:mod:`tracknet.label.doubt`).
 
 Writes answer ``{"version", "changes"}``: the new version and every change after ``base`` (the
 client's own and other tabs'), so the page stays in step. A write based on a version older than
@@ -174,6 +174,7 @@ class _Api:
 
     def __init__(self, session: LabelSession) -> None:
         self.s = session
+        self._review: tuple[tuple, list[dict]] | None = None  # (what it was computed from, queue)
 
     # ------------------------------------------------------------------ helpers
     def _frame(self, frame: int, where: str) -> int:
@@ -288,8 +289,13 @@ class _Api:
     async def review(self, request: Request) -> JSONResponse:
         if self.s.suggestions is None:
             return JSONResponse({"frames": []})
-        queue = await run_in_threadpool(review_queue, self.s.suggestions, self.s.store.labels())
-        return JSONResponse({"frames": queue})
+        suggestions, store = self.s.suggestions, self.s.store
+        # the queue changes only with new predictions or edits: computed once for each
+        key = (id(suggestions), suggestions.done, suggestions.state, store.version)
+        if self._review is None or self._review[0] != key:
+            queue = await run_in_threadpool(review_queue, suggestions, store.labels())
+            self._review = (key, queue)
+        return JSONResponse({"frames": self._review[1]})
 
     # ------------------------------------------------------------------ write
     async def edit_batch(self, request: Request) -> JSONResponse:

@@ -4,9 +4,10 @@
   background thread with the streaming :class:`tracknet.infer.predictor.Predictor` and the online
   tracker of ``tracknet predict``, and keeps each frame's prediction (visible, x, y, score) as it
   arrives, so the page can show them while the model is still running. A few bytes per frame.
-* :func:`review_queue` orders the unconfirmed frames that need a human look: low confidence
-  (score near the detection threshold), a jump away from the trajectory of the neighbouring
-  positions, a ball lost between two visible frames, or an isolated detection.
+* :func:`review_queue` orders the unconfirmed frames that need a human look, by the evidence of
+  :mod:`tracknet.label.doubt`: a position no flight of the neighbouring frames explains (the
+  trajectory stage's outliers), a jump, a second candidate close in score, a score near the
+  threshold, a ball missed inside a flight, a ball that appears for a frame or two.
 * :func:`interpolation` fills the unlabelled frames between two confirmed positions linearly.
 
 Suggestions are never written to the label file: a person accepts them (they then become
@@ -26,13 +27,11 @@ import numpy as np
 
 from tracknet.errors import UserError
 from tracknet.io.frames import read_ahead
+from tracknet.label.doubt import RIVAL_FRACTION, Track, rank, rival_score
 from tracknet.label.source import LabelSource
 from tracknet.label.store import Label
 
 log = logging.getLogger("tracknet.label")
-
-REVIEW_NEED = 0.5  # frames whose need of review reaches this are queued
-JUMP_FRACTION = 0.03  # a jump of this fraction of the frame diagonal is a full "need"
 
 
 @dataclass(frozen=True)
@@ -64,6 +63,7 @@ class Suggestions:
         self.visible = np.zeros(n, dtype=bool)
         self.xy = np.zeros((n, 2), dtype=np.float64)
         self.score = np.zeros(n, dtype=np.float32)
+        self.rival = np.zeros(n, dtype=np.float32)  # the best other candidate's score
         self.have = np.zeros(n, dtype=bool)
         self.threshold = 0.5
         self._arrival = np.zeros(n, dtype=np.int64)  # frames in the order they arrived
@@ -127,22 +127,24 @@ class Suggestions:
         index = int(pred.index)
         if not 0 <= index < len(self.have):
             return  # the container announced fewer frames than it holds
+        cand_xy = np.asarray(getattr(pred, "candidates_xy", ()), dtype=np.float64).reshape(-1, 2)
+        cand_score = np.asarray(getattr(pred, "candidates_score", ()), dtype=np.float64)
+        cand_score = cand_score.reshape(-1) if pred.ok else np.zeros(len(cand_xy))
         if tracker is not None:
-            scores = np.asarray(pred.candidates_score, dtype=np.float64).reshape(-1)
-            if not pred.ok:
-                scores = np.zeros_like(scores)
-            cand_xy = np.asarray(pred.candidates_xy, dtype=np.float64).reshape(-1, 2)
-            visible, xy, score = tracker.update(cand_xy, scores)
+            visible, xy, score = tracker.update(cand_xy, cand_score)
             visible = bool(visible) and pred.ok
             score = score if visible else pred.score
         else:
             visible, xy, score = bool(pred.visible) and pred.ok, (pred.x, pred.y), pred.score
         w, h = self.source.frame_size
+        apart = RIVAL_FRACTION * float(np.hypot(w, h))
+        rival = rival_score(xy, cand_xy, cand_score, apart) if visible else 0.0
         with self._lock:
             self.visible[index] = visible
             if visible:
                 self.xy[index] = (min(max(xy[0], 0.0), w - 1), min(max(xy[1], 0.0), h - 1))
             self.score[index] = score
+            self.rival[index] = rival
             self.have[index] = True
             self._arrival[self._count] = index
             self._count += 1
@@ -192,87 +194,35 @@ class Suggestions:
         with self._lock:
             return self.have.copy(), self.visible.copy(), self.xy.copy(), self.score.copy()
 
+    def track(self) -> Track:
+        """A copy of the predictions so far, as :class:`~tracknet.label.doubt.Track`."""
+        with self._lock:
+            return Track(
+                have=self.have.copy(),
+                visible=self.visible.copy(),
+                xy=self.xy.copy(),
+                score=self.score.astype(np.float64),
+                rival=self.rival.astype(np.float64),
+                threshold=float(self.threshold),
+                frame_size=tuple(self.source.frame_size),
+                fps=float(self.source.fps or 30.0),
+            )
+
 
 # --------------------------------------------------------------------------- review queue
-def _positions(n: int, labels: dict[int, Label], visible: np.ndarray, xy: np.ndarray):
-    """Best known position of every frame: confirmed labels first, else visible suggestions."""
-    known = visible.copy()
-    pos = np.where(visible[:, None], xy, np.nan)
-    for frame, label in labels.items():
-        if 0 <= frame < n:
-            known[frame] = label.kind != "none"
-            pos[frame] = (label.x, label.y) if known[frame] else (np.nan, np.nan)
-    return known, pos
-
-
-def _deviation(known: np.ndarray, pos: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """How far each ``xy`` lies from where its neighbours put the ball (NaN: they cannot tell).
-
-    Three guesses, the closest counts: the midpoint of the two neighbours, and constant
-    velocity from the two frames before or the two after. Taking the closest keeps an outlier's
-    neighbours (which one guess from the outlier's side gets wrong) out of the queue.
-    """
-    n = len(known)
-    padded_known = np.concatenate([np.zeros(2, bool), known, np.zeros(2, bool)])
-    padded = np.concatenate([np.full((2, 2), np.nan), pos, np.full((2, 2), np.nan)])
-
-    def at(offset: int) -> tuple[np.ndarray, np.ndarray]:
-        return padded_known[2 + offset : 2 + offset + n], padded[2 + offset : 2 + offset + n]
-
-    (k_1, p_1), (k_2, p_2), (k1, p1), (k2, p2) = at(-1), at(-2), at(1), at(2)
-    guesses = [
-        np.where((k_1 & k1)[:, None], (p_1 + p1) / 2, np.nan),
-        np.where((k_1 & k_2)[:, None], 2 * p_1 - p_2, np.nan),
-        np.where((k1 & k2)[:, None], 2 * p1 - p2, np.nan),
-    ]
-    distances = np.stack([np.linalg.norm(xy - g, axis=1) for g in guesses])  # [3, N]
-    closest = np.nan_to_num(distances, nan=np.inf).min(axis=0)
-    return np.where(np.isinf(closest), np.nan, closest)
-
-
 def review_queue(
-    suggestions: Suggestions, labels: dict[int, Label], limit: int = 1000
+    suggestions: Suggestions,
+    labels: dict[int, Label],
+    limit: int = 1000,
+    ranking: str = "flight",
 ) -> list[dict]:
-    """Unconfirmed frames whose suggestion needs a look, most needed first.
+    """Unconfirmed frames whose suggestion needs a look, most doubtful first.
 
-    Each entry: ``{"frame", "need" (0-1), "reason"}``. Reasons: ``low confidence`` (a visible
-    suggestion whose score is near the threshold), ``jump`` (far from where the neighbouring
-    positions put the ball), ``lost`` (no ball between two visible frames), ``isolated`` (a ball
-    between two frames without one).
+    Each entry: ``{"frame", "need" (the doubt, 0-1), "reason", "reasons"}``; the reasons and
+    the two rankings (``flight``, the default, and the first one, ``peak``) are those of
+    :mod:`tracknet.label.doubt`.
     """
-    have, visible, xy, score = suggestions.arrays()
-    n = len(have)
-    if n == 0:
-        return []
-    confirmed = np.zeros(n, dtype=bool)
-    confirmed[[f for f in labels if 0 <= f < n]] = True
-    known, pos = _positions(n, labels, visible, xy)
-    th = suggestions.threshold
-    needs = {
-        "low confidence": np.where(
-            visible, np.clip(1 - (score - th) / max(1 - th, 1e-6), 0, 1), 0.0
-        ),
-    }
-    w, h = suggestions.source.frame_size
-    jump_px = max(8.0, JUMP_FRACTION * float(np.hypot(w, h)))
-    distance = _deviation(known, pos, np.where(visible[:, None], xy, np.nan))
-    needs["jump"] = np.clip(np.nan_to_num(distance / jump_px, nan=0.0), 0, 1)
-    before, after = np.roll(known, 1), np.roll(known, -1)
-    before[0], after[-1] = False, False
-    needs["lost"] = np.where(~visible & before & after, 0.75, 0.0)
-    nothing_before = np.roll(~known, 1) & (np.arange(n) > 0)
-    nothing_after = np.roll(~known, -1) & (np.arange(n) < n - 1)
-    needs["isolated"] = np.where(visible & nothing_before & nothing_after, 0.75, 0.0)
-    reasons = list(needs)
-    stacked = np.stack([needs[r] for r in reasons])  # [R, N]
-    need = stacked.max(axis=0)
-    which = stacked.argmax(axis=0)
-    queued = np.flatnonzero(have & ~confirmed & (need >= REVIEW_NEED))
-    order = queued[np.lexsort((queued, -need[queued]))][:limit]
-    return [
-        {"frame": int(f), "need": round(float(need[f]), 3), "reason": reasons[int(which[f])]}
-        for f in order
-    ]
+    return rank(suggestions.track(), labels, ranking, limit)
 
 
 # --------------------------------------------------------------------------- interpolation

@@ -31,6 +31,7 @@ const REASONS = {
   jump: 'far from where the neighbouring frames put the ball',
   rival: 'a second candidate scored almost as high: the model may have picked the wrong one',
   'low confidence': "the model's score is close to its threshold",
+  'faint ball': "no ball suggested, but the model's best peak is close to its threshold",
   missed: 'no ball, inside a flight the neighbouring frames trace',
   lost: 'no ball between two frames that have one',
   isolated: 'a ball between two frames without one',

@@ -1,0 +1,149 @@
+"""The review queue's ranking on synthetic suggestion sequences: confident mistakes first."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tests.label.test_api import fill
+from tracknet.label.doubt import REVIEW_NEED, Track, curve_distance, flight, rank, rival_score
+from tracknet.label.source import open_source
+from tracknet.label.store import make_label
+from tracknet.label.suggest import Suggestions
+
+SIZE = (1280, 720)
+N = 60
+
+
+def rally(seed: int) -> tuple[Track, dict[str, set[int]], set[int]]:
+    """A 1280x720 flight at 30 fps (frames 0-41; no ball after), suggested with 1 px of noise
+    and scores around 0.95, with mistakes planted (by kind) and right but unsure frames."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(N, dtype=np.float64)
+    truth = np.stack([200 + 18 * t, 600 - 30 * t + 0.9 * t * t], axis=1)
+    ball = t < 42
+    xy = truth + rng.normal(0, 1.0, (N, 2))
+    visible = ball.copy()
+    score = np.where(ball, np.clip(rng.normal(0.95, 0.02, N), 0, 0.995), rng.uniform(0, 0.2, N))
+    unsure = {5: 0.56, 18: 0.58, 36: 0.6}  # right, with scores near the threshold
+    for frame, value in unsure.items():
+        score[frame] = value
+    score[57] = 0.4  # no ball, rightly, though something peaked
+    mistakes = {"outlier": {11}, "pair": {25, 26}, "phantom": {50}, "phantoms": {53, 54}}
+    xy[11] += (24, 32)  # 40 px off, at 0.99
+    xy[[25, 26]] += (-40, 0)  # two in a row, 40 px off: they make a "flight" of their own
+    score[[11, 25, 26]] = 0.99
+    visible[[50, 53, 54]] = True  # a ball where there is none, confidently
+    xy[50], xy[53], xy[54] = (900, 300), (400, 200), (401, 200)
+    score[[50, 53, 54]] = 0.99
+    mistakes["missed"] = {30, 31, 32}  # no ball suggested inside the flight
+    visible[[30, 31, 32]] = False
+    score[[30, 31, 32]] = (0.3, 0.2, 0.35)
+    track = Track(
+        have=np.ones(N, bool),
+        visible=visible,
+        xy=xy,
+        score=score,
+        rival=np.zeros(N),
+        threshold=0.5,
+        frame_size=SIZE,
+        fps=30.0,
+    )
+    return track, mistakes, {*unsure, 57}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_confident_mistakes_rank_before_unsure_right_frames(seed):
+    track, mistakes, unsure = rally(seed)
+    wrong = set().union(*mistakes.values())
+    queue = rank(track, {})
+    frames = [q["frame"] for q in queue]
+    assert set(frames[: len(wrong)]) == wrong, queue  # every mistake, and first
+    assert set(frames) - wrong <= unsure  # the rest: frames a person should look at anyway
+    reasons = {q["frame"]: q["reason"] for q in queue}
+    assert {reasons[f] for f in (11, 25, 26)} == {"off flight"}
+    assert reasons[50] == "off flight" or reasons[50] == "isolated"
+    assert {reasons[f] for f in (53, 54)} == {"short run"}
+    assert {reasons[f] for f in (30, 31, 32)} == {"missed"}
+    assert frames.index(11) < 4  # the 40-px outlier at 0.99 is near the top
+    # the first ranking (the peak score) put right but unsure frames first and missed most
+    first = [q["frame"] for q in rank(track, {}, ranking="peak")]
+    assert len(set(first[: len(wrong)]) & wrong) <= 3
+    assert not {25, 26, 53, 54, 30, 31, 32} & set(first)
+
+
+def test_a_pair_of_wrong_positions_is_judged_by_the_flights_around_it():
+    track, _, _ = rally(0)
+    traj, params = flight(track, {})
+    # the stage explains 25-27 as a flight of their own between two "hits" ...
+    assert not traj.outlier[[25, 26]].any()
+    # ... but the flights before and after, extended a few frames, put the ball 40 px away
+    distance = curve_distance(traj, np.where(track.visible[:, None], track.xy, np.nan))
+    assert distance[25] > 35 and distance[26] > 35 and distance[27] < 5
+    right = np.flatnonzero(track.visible & (np.arange(N) < 42))
+    right = np.setdiff1d(right, [11, 25, 26])
+    assert np.nanmax(distance[right]) < params.outlier_px  # right positions stay close
+
+
+def test_a_confirmed_label_settles_its_frame():
+    track, _, _ = rally(0)
+    truth = {11: (200 + 18 * 11, 600 - 30 * 11 + 0.9 * 121)}
+    labels = {f: make_label("visible", x, y, 0, "ball", SIZE) for f, (x, y) in truth.items()}
+    frames = [q["frame"] for q in rank(track, labels)]
+    assert 11 not in frames and {25, 26} <= set(frames)
+
+
+def test_a_second_candidate_close_in_score_raises_doubt():
+    track, _, _ = rally(0)
+    assert 20 not in [q["frame"] for q in rank(track, {})]  # on the flight, at 0.95
+    rival = track.rival.copy()
+    rival[20] = 0.9 * track.score[20]  # another blob almost as strong
+    queue = rank(Track(**{**track.__dict__, "rival": rival}), {})
+    entry = next(q for q in queue if q["frame"] == 20)
+    assert entry["reason"] == "rival" and entry["need"] >= REVIEW_NEED
+    rival[20] = 0.3 * track.score[20]  # a weak one: no doubt
+    assert 20 not in [q["frame"] for q in rank(Track(**{**track.__dict__, "rival": rival}), {})]
+
+
+def test_the_rival_is_the_best_candidate_away_from_the_suggested_one():
+    cand_xy = np.array([[100.0, 100.0], [103.0, 100.0], [300.0, 50.0], [10.0, 10.0]])
+    cand_score = np.array([0.9, 0.8, 0.6, 0.3])
+    assert rival_score((100.0, 100.0), cand_xy, cand_score, apart=5.0) == 0.6  # 103: same ball
+    assert rival_score((300.0, 50.0), cand_xy, cand_score, apart=5.0) == 0.9
+    assert rival_score((1.0, 1.0), np.zeros((0, 2)), np.zeros(0), apart=5.0) == 0.0
+
+
+def test_suggestions_keep_the_rival_of_each_frame(video):
+    suggestions = Suggestions(open_source(video), "unused")
+    pred = SimpleNamespace(
+        index=3,
+        ok=True,
+        visible=True,
+        x=100.0,
+        y=50.0,
+        score=0.9,
+        candidates_xy=np.array([[100.0, 50.0], [250.0, 120.0]]),
+        candidates_score=np.array([0.9, 0.7]),
+    )
+    suggestions._add(pred, tracker=None)
+    fill(suggestions, {4: (False, 0.0, 0.0, 0.1)})
+    track = suggestions.track()
+    assert track.rival[3] == pytest.approx(0.7) and track.rival[4] == 0
+    assert track.fps == 30.0 and track.frame_size == (320, 180)
+
+
+def test_a_faint_peak_on_a_no_ball_frame_is_queued():
+    track, _, _ = rally(0)
+    frames = {q["frame"]: q["reason"] for q in rank(track, {})}
+    assert frames.get(57) == "faint ball"  # 0.4 against a threshold of 0.5
+    assert not {f for f in range(43, 60) if f not in (50, 53, 54, 57)} & set(frames)
+
+
+def test_an_unknown_ranking_is_refused():
+    track, _, _ = rally(0)
+    with pytest.raises(ValueError, match="ranking must be one of"):
+        rank(track, {}, ranking="score")
+    empty = Track(*(np.zeros(0, bool),) * 2, np.zeros((0, 2)), *(np.zeros(0),) * 2, 0.5, SIZE)
+    assert rank(empty, {}) == [] and rank(empty, {}, ranking="peak") == []
