@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tolerance", type=float, default=4.0, help="px; farther is wrong (4)")
     p.add_argument("--json", help="also write the result here")
     p.add_argument("overrides", nargs="*", help="key=value overrides of the run's config")
-    args = p.parse_args(argv)
+    args = p.parse_intermixed_args(argv)  # overrides before or after the options
     try:
         first = [int(n) for n in args.first.split(",") if n.strip()]
     except ValueError:

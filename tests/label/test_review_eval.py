@@ -66,7 +66,7 @@ def test_end_to_end_with_a_tiny_model(script, data, tiny_run, tmp_path, capsys):
     labels = data["generic"] / "clip_0000_ball.csv"
     out = tmp_path / "eval.json"
     args = [str(video), str(labels), "--checkpoint", str(tiny_run), "--first", "5,10"]
-    assert script.main([*args, "--json", str(out)]) == 0
+    assert script.main([*args, "--json", str(out), "predict.device=cpu"]) == 0
     text = capsys.readouterr().out
     result = json.loads(out.read_text())
     assert result["frames"] == 20 and result["first"] == [5, 10]
