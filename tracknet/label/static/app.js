@@ -7,6 +7,7 @@ const $ = (id) => document.getElementById(id);
 const TRAIL = 10; // neighbouring frames drawn on each side
 const CACHE = 24; // frames kept by the page
 const AHEAD = 3; // frames the page asks for ahead of the one shown
+const RETRY_MS = 5000; // a picture that failed is asked for again after this (or a reconnect)
 
 const KEYS = [
   [['←', '→'], 'previous / next frame'], [['Shift+←', 'Shift+→'], '10 frames back / forward'],
@@ -43,7 +44,7 @@ const st = {
   info: null, frame: 0, version: 0, view: { scale: 1, ox: 0, oy: 0 }, fitted: true,
   labels: new Map(), pending: new Map(), foreign: new Map(), own: new Set(),
   sugg: { state: 'off', done: 0, total: 0, next: 0 }, review: [], reviewSet: new Set(),
-  undo: [], redo: [], img: null, imgFrame: -1, loading: false, cursor: null,
+  undo: [], redo: [], img: null, imgFrame: -1, loading: false, cursor: null, retryAt: 0, failed: -1,
   playing: false, autoAdvance: false, magnifier: true, online: true, reviewDirty: true,
 };
 const images = new Map();
@@ -158,6 +159,7 @@ async function reconnected() {
   renderReview();
   message('The server is back: the page shows its saved labels.');
   setSaved('ok', `saved · v${st.version}`);
+  st.retryAt = 0; // a picture that could not be loaded is asked for again at once
 }
 
 function modelRunning() {
@@ -174,8 +176,8 @@ async function poll() {
         applySuggestions(await getJSON(`/api/suggestions?since=${st.sugg.next}`));
       }
       if (st.info.model && st.reviewDirty) await refreshReview();
-      // a frame whose picture could not be loaded (the server was away): load it now
-      if (!st.loading && !shown()) goTo(st.frame);
+      // a frame whose picture could not be loaded (the server was away): load it again
+      if (!st.loading && !shown() && performance.now() >= st.retryAt) goTo(st.frame);
       render();
     } catch (err) {
       if (st.online) message(`The server cannot be reached: edits are not saved until it is back. ${restartHint()}`, 'error');
@@ -213,9 +215,14 @@ async function goTo(f) {
   if (ok) {
     st.img = img;
     st.imgFrame = f;
+    st.retryAt = 0;
+    st.failed = -1;
     $('latency').textContent = `${Math.round(performance.now() - t0)} ms`;
   } else {
-    message(`Frame ${f} could not be loaded: it takes no label until its picture is shown (tried again while the server answers).`, 'error');
+    // said once per frame (the retries of the same frame stay quiet)
+    if (st.failed !== f) message(`Frame ${f} could not be loaded: it takes no label until its picture is shown (tried again while the server answers).`, 'error');
+    st.failed = f;
+    st.retryAt = performance.now() + RETRY_MS;
   }
   render();
   if (ok) for (let k = 1; k <= AHEAD && f + k < n; k++) imageOf(f + k);
