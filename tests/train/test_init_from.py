@@ -15,6 +15,7 @@ from tracknet.errors import CheckpointError
 from tracknet.models import build_model
 from tracknet.models.serialization import load_model, resolve_weights
 from tracknet.train import trainer as trainer_module
+from tracknet.train.hooks import Hook
 from tracknet.train.init_from import init_from
 from tracknet.train.trainer import Trainer
 
@@ -29,18 +30,14 @@ def source(tiny_cfg, tmp_path):
     return Trainer(tiny_cfg(FROZEN, "train.max_steps=3", run_dir=tmp_path / "source")).fit()
 
 
-def _spy_losses(monkeypatch) -> list[float]:
-    """Every training loss the trainer computes, in order."""
-    seen: list[float] = []
-    real = losses.heatmap_loss
+class LossSpy(Hook):
+    """Every training loss of the trainers it is given to, in order."""
 
-    def spy(*args, **kwargs):
-        loss = real(*args, **kwargs)
-        seen.append(loss.item())
-        return loss
+    def __init__(self) -> None:
+        self.seen: list[float] = []
 
-    monkeypatch.setattr(losses, "heatmap_loss", spy)
-    return seen
+    def after_batch(self, trainer, batch) -> None:
+        self.seen.append(batch.loss.item())
 
 
 def _loss(model, batch, cfg) -> float:
@@ -57,24 +54,22 @@ def _loss(model, batch, cfg) -> float:
     ).item()
 
 
-def test_first_step_loss_is_the_source_runs_loss_on_that_batch(
-    source, tiny_cfg, tmp_path, monkeypatch
-):
+def test_first_step_loss_is_the_source_runs_loss_on_that_batch(source, tiny_cfg, tmp_path):
     cfg = tiny_cfg(FROZEN, f"train.init_from={source}", "train.max_steps=1", run_dir=tmp_path / "b")
-    tuned = Trainer(cfg)
+    spy = LossSpy()
+    tuned = Trainer(cfg, hooks=[spy])
     batch = next(iter(tuned.train_loader))  # batch 0: the order is a function of (seed, step)
     reference = load_model(resolve_weights(source))  # a run folder means its best/
     reference.train()  # the trainer's mode
     expected = _loss(reference, batch, cfg)
 
-    seen = _spy_losses(monkeypatch)
     tuned.fit()
-    assert seen[0] == expected  # bitwise: the same weights, batch and mode
+    assert spy.seen[0] == expected  # bitwise: the same weights, batch and mode
     assert tuned.step == 1
 
-    fresh = Trainer(tiny_cfg(FROZEN, "train.max_steps=1", run_dir=tmp_path / "fresh"))
+    fresh = Trainer(tiny_cfg(FROZEN, "train.max_steps=1", run_dir=tmp_path / "fresh"), hooks=[spy])
     fresh.fit()
-    assert seen[1] != expected, "from scratch, the first loss differs: the weights mattered"
+    assert spy.seen[1] != expected, "from scratch, the first loss differs: the weights mattered"
 
 
 def test_weights_come_from_best_or_last_and_the_optimizer_starts_fresh(source, tiny_cfg, tmp_path):

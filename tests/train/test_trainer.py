@@ -118,11 +118,15 @@ def test_two_processes_match_one_with_the_same_global_batch(tiny_data, tiny_dino
     assert len(val_rows) == 2
 
 
-def test_nonfinite_losses_skip_then_stop_with_state_saved(tiny_cfg, monkeypatch, caplog):
-    import tracknet.train.losses as losses
+class NaNLoss(Trainer):
+    """A trainer whose loss is never finite."""
 
-    monkeypatch.setattr(losses, "heatmap_loss", lambda logits, *a, **k: logits.sum() * float("nan"))
-    trainer = Trainer(tiny_cfg("train.max_nonfinite=3"))
+    def build_loss(self):
+        return lambda logits, target: logits.sum() * float("nan")
+
+
+def test_nonfinite_losses_skip_then_stop_with_state_saved(tiny_cfg, caplog):
+    trainer = NaNLoss(tiny_cfg("train.max_nonfinite=3"))
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     with pytest.raises(UserError, match="3 non-finite losses in a row"):
         trainer.fit()

@@ -12,6 +12,10 @@ at logits of +-1e4, and gradients stay finite. No probability is ever clamped.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -119,3 +123,16 @@ def heatmap_loss(
     if kind == "wbce_sum":
         return wbce(logits, target, reduction="sum")
     raise ValueError(f"unknown loss kind {kind!r}; choose one of {', '.join(LOSS_KINDS)}")
+
+
+def configured_loss(train: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``loss(logits, target)``: :func:`heatmap_loss` with the settings of ``train`` (a
+    :class:`~tracknet.config.TrainConfig`: ``loss``, ``pos_weight``, ``focal_alpha``,
+    ``focal_beta``)."""
+    return functools.partial(
+        heatmap_loss,
+        kind=train.loss,
+        pos_weight=train.pos_weight,
+        alpha=train.focal_alpha,
+        beta=train.focal_beta,
+    )

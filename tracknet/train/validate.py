@@ -11,6 +11,7 @@ letterbox map when ``data.resize=letterbox``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from torch.utils.data import DataLoader, Subset
 from tracknet.config import Config
 from tracknet.data.codec import HeatmapCodec
 from tracknet.eval.metrics import Outcome, classify_frames, scores_from_counts
-from tracknet.train.losses import heatmap_loss
+from tracknet.train.losses import configured_loss
 
 COUNT_KEYS = ("tp", "tn", "fp1", "fp2", "fn")
 
@@ -38,7 +39,12 @@ def model_inputs(
 
 @torch.no_grad()
 def validate_windows(
-    accelerator, model, windows, codec: HeatmapCodec, cfg: Config
+    accelerator,
+    model,
+    windows,
+    codec: HeatmapCodec,
+    cfg: Config,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> dict[str, Any]:
     """Score ``model`` on every window of ``windows``; identical result on every rank.
 
@@ -48,10 +54,14 @@ def validate_windows(
         windows: the validation windows (items of :class:`ClipWindowDataset`).
         codec: the run's codec: decodes the heatmaps and maps frame to input pixels.
         cfg: the configuration (``train`` loss settings and batch size, ``eval`` tolerance).
+        loss_fn: ``loss(logits, target)``, the trainer's (:meth:`Trainer.build_loss
+            <tracknet.train.trainer.Trainer.build_loss>`); ``None``: ``train.loss`` with its
+            settings (:func:`~tracknet.train.losses.configured_loss`).
 
     Returns:
         :func:`tracknet.eval.metrics.scores_from_counts` of the pooled counts, plus ``loss``.
     """
+    loss_fn = loss_fn or configured_loss(cfg.train)
     rank, world = accelerator.process_index, accelerator.num_processes
     mine = Subset(windows, list(range(rank, len(windows), world)))
     loader = DataLoader(mine, batch_size=cfg.train.batch_size, num_workers=0)
@@ -63,14 +73,8 @@ def validate_windows(
         frames = inputs[0]
         with accelerator.autocast():
             logits = model(*inputs).float()  # [B, T, Hh, Wh]
-        loss = heatmap_loss(
-            logits,
-            batch["heatmaps"].to(logits.device),
-            kind=cfg.train.loss,
-            pos_weight=cfg.train.pos_weight,
-            alpha=cfg.train.focal_alpha,
-            beta=cfg.train.focal_beta,
-        )
+        target = batch["heatmaps"].to(logits.device)
+        loss = loss_fn(logits, target)
         frame_size = batch["frame_size"].to(logits.device)  # [B, 2] (W, H)
         det = codec.decode(logits, frame_size=frame_size[:, None, :].expand(*logits.shape[:2], 2))
         pv = det.visible.flatten().cpu().numpy()
