@@ -287,7 +287,7 @@ def test_suggestions_accept_review_and_interpolate(client, session):
     assert client.get("/api/suggestions?since=x").status_code == 422
     queue = client.get("/api/review").json()["frames"]
     assert [(q["frame"], q["reason"]) for q in queue] == [(4, "off flight")]
-    assert queue[0]["reasons"][0] == "off flight" and queue[0]["need"] == 1.0
+    assert queue[0]["reasons"][0] == "off flight" and queue[0]["need"] > 0.9
     # frame 7's low score alone no longer queues it: the flight explains its position (the
     # first ranking, by the peak score, did)
     first = review_queue(session.suggestions, {}, ranking="peak")

@@ -97,14 +97,21 @@ def test_a_confirmed_label_settles_its_frame():
 
 def test_a_second_candidate_close_in_score_raises_doubt():
     track, _, _ = rally(0)
-    assert 20 not in [q["frame"] for q in rank(track, {})]  # on the flight, at 0.95
-    rival = track.rival.copy()
-    rival[20] = 0.9 * track.score[20]  # another blob almost as strong
-    queue = rank(Track(**{**track.__dict__, "rival": rival}), {})
+    score, rival = track.score.copy(), track.rival.copy()
+    score[20] = 0.7  # on the flight, a middling score: not queued on that alone
+    assert 20 not in [q["frame"] for q in rank(Track(**{**track.__dict__, "score": score}), {})]
+    rival[20] = 0.68  # another blob almost as strong: now it is
+    queue = rank(Track(**{**track.__dict__, "score": score, "rival": rival}), {})
     entry = next(q for q in queue if q["frame"] == 20)
     assert entry["reason"] == "rival" and entry["need"] >= REVIEW_NEED
-    rival[20] = 0.3 * track.score[20]  # a weak one: no doubt
-    assert 20 not in [q["frame"] for q in rank(Track(**{**track.__dict__, "rival": rival}), {})]
+    assert entry["reasons"] == ["rival", "low confidence"]
+    rival[20] = 0.4  # a weak one (under the threshold): no doubt from it
+    queue = rank(Track(**{**track.__dict__, "score": score, "rival": rival}), {})
+    assert 20 not in [q["frame"] for q in queue]
+    # off the flight, a rival alone is enough (the model may have picked the wrong blob)
+    score[50], rival[50] = 0.99, 0.97
+    queue = rank(Track(**{**track.__dict__, "score": score, "rival": rival}), {})
+    assert "rival" in next(q for q in queue if q["frame"] == 50)["reasons"]
 
 
 def test_the_rival_is_the_best_candidate_away_from_the_suggested_one():

@@ -51,6 +51,7 @@ REVIEW_NEED = 0.5  # frames whose doubt reaches this are queued
 JUMP_FRACTION = 0.03  # a jump of this fraction of the frame diagonal is a full "need"
 RIVAL_FRACTION = 0.01  # candidates closer than this fraction of the diagonal are one ball
 RANKINGS = ("flight", "peak")
+NEED_CAP = 0.95  # one piece of evidence alone is never certain (the flight ranking's combination)
 SHORT_RUN = (0.8, 0.65, 0.45)  # need of a ball seen in 1, 2, 3 frames only, with none around
 CURVE_POINTS = 4  # flights of this many inliers or more judge the positions near them ...
 CURVE_REACH = 3  # ... within this many frames of their ends
@@ -231,7 +232,15 @@ def flight_needs(track: Track, labels: Mapping[int, Label]) -> dict[str, np.ndar
     vis = track.visible & track.have
     none = known & ~ball  # known to hold no ball
     traj, params = flight(track, labels)
-    explained = (traj.source == DETECTED) & (traj.segment >= 0)  # an inlier of a flight
+    # an inlier of a flight explains a position, unless the flight rejects a confirmed label
+    # near it (the person's word against the model's: the flight is the suspect then)
+    truth = np.zeros(len(track), dtype=bool)
+    truth[[f for f, label in labels.items() if 0 <= f < len(track) and label.kind != "none"]] = True
+    overruled = truth & traj.outlier
+    near = np.zeros(len(track), dtype=bool)
+    for by in range(-CURVE_REACH, CURVE_REACH + 1):
+        near |= _shifted(overruled, by)
+    explained = (traj.source == DETECTED) & (traj.segment >= 0) & ~near
     th = track.threshold
 
     sugg = np.where(vis[:, None], track.xy, np.nan)
@@ -243,9 +252,8 @@ def flight_needs(track: Track, labels: Mapping[int, Label]) -> dict[str, np.ndar
         "jump": np.where(explained, 0.5, 1.0) * np.where(vis & ~traj.outlier, jump, 0.0),
     }
     ratio = track.rival / np.maximum(track.score, 1e-6)
-    needs["rival"] = np.where(
-        vis & (track.rival >= 0.5 * th), np.clip((ratio - 0.5) / 0.4, 0, 1), 0.0
-    )
+    rival = np.where(vis & (track.rival >= th), np.clip((ratio - 0.7) / 0.3, 0, 1), 0.0)
+    needs["rival"] = np.where(explained, 0.5, 1.0) * rival
     needs["low confidence"] = np.where(explained, 0.5, 1.0) * _low_confidence(track)
     needs["faint ball"] = np.where(
         track.have & ~track.visible, np.clip((track.score - 0.5 * th) / (0.5 * th), 0, 1), 0.0
@@ -300,7 +308,8 @@ def doubts(
         needs = peak_needs(track, labels)
         return np.stack(list(needs.values())).max(axis=0), needs
     needs = flight_needs(track, labels)
-    return 1 - np.prod(1 - np.stack(list(needs.values())), axis=0), needs
+    # capped: several full needs still order by their number and size (no ties at 1.0)
+    return 1 - np.prod(1 - NEED_CAP * np.stack(list(needs.values())), axis=0), needs
 
 
 def rank(
