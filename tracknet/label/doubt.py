@@ -11,7 +11,9 @@ several pieces of evidence, each a *need* in ``[0, 1]``:
   (:func:`curve_distance`: two or three wrong positions in a row make a flight of their own).
 * ``jump``: the position is far from every guess the nearest frames make (their midpoint, or
   constant velocity from two frames on one side); a position a flight explains counts less.
-* ``rival``: a second candidate of the frame scored almost as high as the one suggested.
+* ``rival``: a second candidate of the frame, over the threshold, scored almost as high as the
+  one suggested (or higher: the tracker chose by continuity); less when a flight explains the
+  position.
 * ``low confidence``: the suggested ball's score is close to the threshold, less so when a
   flight explains the position; ``faint ball``: no ball is suggested but the best peak is close
   to the threshold (or over it, and the tracker left it out).
@@ -21,8 +23,10 @@ several pieces of evidence, each a *need* in ``[0, 1]``:
   frames only, with none around; ``flip``: the ball appears or disappears here.
 
 The doubt of a frame combines them as independent chances of a mistake:
-``1 - prod(1 - need)``. Frames whose doubt reaches :data:`REVIEW_NEED` are queued, most doubtful
-first; the main reason is the largest need. Confirmed labels count as the truth around them.
+``1 - prod(1 - 0.95 * need)`` (no single piece is certain, so more evidence always ranks
+higher). Frames whose doubt reaches :data:`REVIEW_NEED` are queued, most doubtful first; the
+main reason is the largest need. Confirmed labels count as the truth around them; a flight that
+rejects one explains nothing near it.
 
 The ranking before this one (``ranking="peak"``: low confidence, jump, lost, isolated, the
 largest need alone) is kept for comparison (``scripts/review_queue_eval.py``).
