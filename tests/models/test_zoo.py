@@ -132,3 +132,22 @@ def test_tracknet_models_lists_the_bundled_models_with_their_figures(zoo_root, c
     assert json.loads(capsys.readouterr().out)["tiny"]["sport"] == "tennis"
     assert main(["models", "nope"]) == 2
     assert "bundled: tiny" in capsys.readouterr().err
+
+
+def test_the_labelling_tool_suggests_with_a_bundled_model_by_name(zoo_root, tmp_path):
+    import time
+
+    from tracknet.label.server import open_session
+
+    video = write_spot_video(tmp_path / "clip.mp4", [(20 + 3 * i, 30) for i in range(8)])
+    session = open_session(video, checkpoint="tiny", disk_cache=False)
+    try:
+        deadline = time.monotonic() + 60
+        while session.suggestions.state not in ("done", "error"):
+            assert time.monotonic() < deadline, session.suggestions.state
+            time.sleep(0.05)
+        assert session.suggestions.state == "done"
+    finally:
+        session.close()
+    with pytest.raises(CheckpointError, match="bundled: tiny"):
+        open_session(video, checkpoint="tinny", disk_cache=False)

@@ -24,6 +24,7 @@ from tracknet.label.frames import FrameServer
 from tracknet.label.source import open_source
 from tracknet.label.store import LabelStore
 from tracknet.label.suggest import Suggestions
+from tracknet.models.zoo import resolve_model_path
 
 LOOPBACK_NAMES = ["127.0.0.1", "localhost"]
 
@@ -59,9 +60,11 @@ def open_session(
     )
     suggestions = None
     if checkpoint is not None:
-        if not Path(checkpoint).exists():
+        try:
+            checkpoint = resolve_model_path(checkpoint)  # a bundled model's name, or a path
+        except UserError:
             store.close()
-            raise UserError(f"--checkpoint {checkpoint} does not exist")
+            raise
         suggestions = Suggestions(src, checkpoint, overrides).start()
     return LabelSession(src, store, FrameServer(src, disk_cache=disk_cache), suggestions)
 
