@@ -249,6 +249,18 @@ class LiveConfig:
 
 
 @dataclass
+class StaticConfig:
+    """Static distractors (``predict.static``, :mod:`tracknet.infer.static`): candidates at a
+    place where the detector fires in at least ``min_share`` of a video's frames (within
+    ``radius_px`` of one point, for 720-pixel-high frames, scaled to the video) are dropped and
+    the video is tracked again, offline. Live streams are tracked without it."""
+
+    enabled: bool = False
+    radius_px: float = 3.0
+    min_share: float = 0.2
+
+
+@dataclass
 class PredictConfig:
     batch_size: int = 8
     device: str = "auto"
@@ -275,6 +287,7 @@ class PredictConfig:
     channels_last: bool = True
     live: LiveConfig = field(default_factory=LiveConfig)
     trajectory: TrajectoryConfig = field(default_factory=TrajectoryConfig)
+    static: StaticConfig = field(default_factory=StaticConfig)
 
 
 @dataclass

@@ -44,6 +44,7 @@ import numpy as np
 
 from tracknet.config import PredictConfig
 from tracknet.infer.predictor import FramePrediction
+from tracknet.infer.static import mask_hotspots, static_hotspots
 from tracknet.infer.trajectory import Trajectory
 from tracknet.infer.trajectory_stage import run_stage, stage_applies
 from tracknet.io.labels import TrackLabels, write_ball_csv
@@ -426,6 +427,30 @@ class TrackBuilder:
         )
         return point
 
+    def _without_static(
+        self, visible: np.ndarray, xy: np.ndarray, score: np.ndarray, frame_height: float | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Track the video again without the candidates at its static hotspots
+        (``predict.static``); unchanged when it has none."""
+        cfg = self.cfg.static
+        radius = cfg.radius_px * (frame_height or 720.0) / 720.0
+        candidates = self._cols.view("candidates")
+        hotspots = static_hotspots(candidates, radius, cfg.min_share)
+        if len(hotspots) == 0:
+            return visible, xy, score
+        masked = mask_hotspots(candidates, hotspots, radius)
+        ok = self._cols.view("ok")
+        tracker = OnlineTracker(gate_px=self.cfg.gate_px)
+        for i in range(len(masked)):
+            v, pos, s = tracker.update(
+                masked[i, :, :2], masked[i, :, 2] if ok[i] else 0 * masked[i, :, 2]
+            )
+            visible[i] = bool(v) and ok[i]
+            xy[i] = np.nan_to_num(np.asarray(pos, dtype=np.float64)) if visible[i] else 0.0
+            if visible[i]:
+                score[i] = s
+        return visible, xy, score
+
     def finish(
         self, fps: float = 30.0, frame_height: float | None = None, events: bool = False
     ) -> Track:
@@ -442,14 +467,16 @@ class TrackBuilder:
             events: run the stage even when disabled (its events; the positions stay as tracked).
         """
         col = self._cols.view
-        visible, xy = col("visible").copy(), col("xy").copy()
+        visible, xy, score = col("visible").copy(), col("xy").copy(), col("score").copy()
+        if self.cfg.static.enabled and self.tracker is not None and len(visible):
+            visible, xy, score = self._without_static(visible, xy, score, frame_height)
         trajectory = None
         stage = self.cfg.trajectory
         if not self.cfg.track:  # raw detections stay raw
             stage = dataclasses.replace(stage, enabled=False, fill="none")
         if stage_applies(stage) or events:
             trajectory, visible, xy = run_stage(
-                col("frame"), visible, xy, col("score"), stage, fps, frame_height
+                col("frame"), visible, xy, score, stage, fps, frame_height
             )
         interpolated = np.zeros(len(visible), dtype=bool)
         if self.cfg.smooth:
@@ -461,7 +488,7 @@ class TrackBuilder:
             ok=col("ok").copy(),
             raw_visible=raw_visible,
             raw_xy=np.where(raw_visible[:, None], col("raw_xy"), 0.0),
-            score=col("score").copy(),
+            score=score,
             visible=np.asarray(visible, dtype=bool),
             xy=xy,
             interpolated=np.asarray(interpolated, dtype=bool),
