@@ -9,8 +9,8 @@ Writes, from the run's best weights (``RUN/best``, else what ``--checkpoint RUN`
 - ``backbone/model.safetensors`` + ``backbone/preprocessor_config.json``: the trained backbone
   in Hugging Face's layout, so ``model.pretrained_model_name=<name>`` builds the same shape for
   fine-tuning;
-- ``config.yaml``: the run's configuration with the data paths emptied and the backbone named
-  ``<name>``;
+- ``config.yaml``: the run's configuration with the data paths emptied, the backbone named
+  ``<name>`` and ``--set key=value`` applied (the post-processing chosen on validation);
 - ``card.json``: ``--card`` as given (the summary, footage, licence, training and figures that
   ``tracknet models`` prints), with ``name`` and the parameter count added.
 
@@ -35,9 +35,11 @@ from tracknet.models.serialization import resolve_checkpoint, save_model
 from tracknet.models.zoo import BUNDLED_ROOT, CARD
 
 
-def scrubbed_config(config_path: Path, name: str) -> str:
-    """The run's ``config.yaml`` without its data paths, its backbone named ``name``."""
+def scrubbed_config(config_path: Path, name: str, settings: list[str] | None = None) -> str:
+    """The run's ``config.yaml`` without its data paths, its backbone named ``name``, with
+    ``settings`` (``key=value``: the post-processing chosen on validation) applied."""
     cfg = OmegaConf.load(config_path)
+    cfg.merge_with_dotlist(list(settings or []))
     defaults = OmegaConf.structured(DataConfig())
     cfg.data.root = ""
     cfg.data.split = defaults.split
@@ -47,7 +49,9 @@ def scrubbed_config(config_path: Path, name: str) -> str:
     return OmegaConf.to_yaml(cfg)
 
 
-def bundle(run: Path, name: str, card: dict, root: Path = BUNDLED_ROOT) -> Path:
+def bundle(
+    run: Path, name: str, card: dict, root: Path = BUNDLED_ROOT, settings: list[str] | None = None
+) -> Path:
     """Write the bundled model ``name`` from ``run`` into ``root`` and return its folder."""
     weights, config_path = resolve_checkpoint(run)
     model, _ = load_run(run)
@@ -63,7 +67,7 @@ def bundle(run: Path, name: str, card: dict, root: Path = BUNDLED_ROOT) -> Path:
         json.dumps({"image_mean": mean, "image_std": std}, indent=2) + "\n"
     )
     save_model(model, out, save_backbone=True)  # writes backbone/config.json and model.json last
-    (out / "config.yaml").write_text(scrubbed_config(config_path, name))
+    (out / "config.yaml").write_text(scrubbed_config(config_path, name, settings))
     params = sum(p.numel() for p in model.parameters())
     card = {"name": name, **card, "parameters": params, "source_run": str(weights)}
     (out / CARD).write_text(json.dumps(card, indent=2) + "\n")
@@ -94,8 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", required=True)
     parser.add_argument("--card", type=Path, required=True, help="a JSON file: the model card")
     parser.add_argument("--root", type=Path, default=BUNDLED_ROOT)
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="settings of the bundled config"
+    )
     args = parser.parse_args(argv)
-    out = bundle(args.run, args.name, json.loads(args.card.read_text()), args.root)
+    card = json.loads(args.card.read_text())
+    out = bundle(args.run, args.name, card, args.root, args.set)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"bundled {args.name}: {out} ({size / 1e6:.2f} MB)")
     return 0

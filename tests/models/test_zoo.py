@@ -32,7 +32,7 @@ def bundled(tmp_path_factory, tiny_dinov3):
     run = make_tiny_run(base / "run", data, tiny_dinov3)
     root = base / "bundled"
     script = load_script("bundle_model")
-    script.bundle(run, "tiny", CARD, root)
+    script.bundle(run, "tiny", CARD, root, ["predict.static.enabled=true"])
     return root, run, data
 
 
@@ -60,6 +60,7 @@ def test_the_bundle_holds_a_self_contained_model_and_its_card(zoo_root):
     assert card["name"] == "tiny" and card["parameters"] > 0 and card["sport"] == "tennis"
     config = (folder / "config.yaml").read_text()
     assert str(run) not in config and "pretrained_model_name: tiny" in config
+    assert "static:\n    enabled: true" in config
     assert zoo.bundled_path("tiny") == folder and zoo.bundled_path("./tiny") is None
 
 
@@ -151,3 +152,19 @@ def test_the_labelling_tool_suggests_with_a_bundled_model_by_name(zoo_root, tmp_
         session.close()
     with pytest.raises(CheckpointError, match="bundled: tiny"):
         open_session(video, checkpoint="tinny", disk_cache=False)
+
+
+# ----------------------------------------------------------------------------- the shipped model
+def test_the_shipped_badminton_model_runs_by_name_on_a_synthetic_clip(tmp_path):
+    """What a user gets from a fresh clone: ``--checkpoint badminton`` with nothing trained."""
+    shipped = zoo.bundled_models()
+    assert "badminton" in shipped, shipped
+    card = shipped["badminton"].card
+    assert card["sport"] == "badminton" and 0 < card["figures"]["held_out"]["accuracy"] <= 1
+    assert shipped["badminton"].size_bytes < 8e6  # small enough to live in the repository
+    positions = [(200 + 20 * i, 300 - 8 * i) for i in range(12)]
+    video = write_spot_video(tmp_path / "rally.mp4", positions, size=(320, 180))
+    code = main(["predict", str(video), "--checkpoint", "badminton", "--out", str(tmp_path)])
+    assert code == 0
+    rows = (tmp_path / "rally_ball.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(positions)
