@@ -23,8 +23,8 @@ from tracknet.data.dataset import load_split
 from tracknet.infer.loading import load_run
 from tracknet.infer.pipeline import track_source
 from tracknet.infer.predictor import Predictor
-from tracknet.infer.trajectory_stage import run_stage
 from tracknet.io.frames import FrameSource
+from tracknet.track.trajectory_stage import run_stage
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,9 +26,9 @@ from tracknet.config import ConfigError, load_config
 from tracknet.errors import UserError
 from tracknet.infer.device import autocast_dtype
 from tracknet.infer.loading import resolve_checkpoint
-from tracknet.infer.tracker import Track, TrackPoint
 from tracknet.io.video import VideoReader
 from tracknet.models import build_model
+from tracknet.track.tracker import Track, TrackPoint
 
 N = 14
 

@@ -41,6 +41,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "tracknet"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("tracknet.errors", "tracknet.constants", "tracknet.utils", "tracknet.config")),
     ("io", ("tracknet.io",)),
+    ("track", ("tracknet.track",)),
     ("data", ("tracknet.data",)),
     ("models", ("tracknet.models",)),
     ("eval", ("tracknet.eval",)),

@@ -11,7 +11,7 @@ Tracker``).
 
 ``tracknet predict`` is a thin layer over the same calls (:mod:`tracknet.predict`). The parts
 are those of the command: the predictor (:mod:`tracknet.infer.predictor`), the tracker
-(:mod:`tracknet.infer.tracker`), the file pipeline (:mod:`tracknet.infer.pipeline`) and the
+(:mod:`tracknet.track.tracker`), the file pipeline (:mod:`tracknet.infer.pipeline`) and the
 stream pipeline (:mod:`tracknet.infer.stream`, :mod:`tracknet.io.live`).
 """
 
@@ -31,7 +31,6 @@ from tracknet.config import Config, PredictConfig
 from tracknet.data.background import background_indices
 from tracknet.errors import UserError
 from tracknet.export import onnx_for_run
-from tracknet.infer.court import Court
 from tracknet.infer.loading import load_run
 from tracknet.infer.onnx_backend import OnnxModel
 from tracknet.infer.pipeline import (
@@ -43,9 +42,10 @@ from tracknet.infer.pipeline import (
 )
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.stream import ResultStream, chunks_of
-from tracknet.infer.tracker import Track, TrackBuilder
 from tracknet.io.frames import read_ahead
 from tracknet.io.live import LiveSource, is_live
+from tracknet.track.court import Court
+from tracknet.track.tracker import Track, TrackBuilder
 
 _PREDICT_KEYS = {f.name for f in dataclasses.fields(PredictConfig)}
 

@@ -211,7 +211,7 @@ class TrajectoryConfig:
 
     Runs on the tracker's gated output, before ``predict.smooth``: flight segments, outliers
     rejected (written as no ball), hits and bounces, gaps filled from the fitted flight
-    (:mod:`tracknet.infer.trajectory`). Pixel and frame values are for 720-pixel-high frames at
+    (:mod:`tracknet.track.trajectory`). Pixel and frame values are for 720-pixel-high frames at
     30 fps and scale with the video.
     """
 
@@ -250,7 +250,7 @@ class LiveConfig:
 
 @dataclass
 class StaticConfig:
-    """Static distractors (``predict.static``, :mod:`tracknet.infer.static`): candidates at a
+    """Static distractors (``predict.static``, :mod:`tracknet.track.static`): candidates at a
     place where the detector fires in at least ``min_share`` of a video's frames (within
     ``radius_px`` of one point, for 720-pixel-high frames, scaled to the video) are dropped and
     the video is tracked again, offline. Live streams are tracked without it."""

@@ -30,8 +30,8 @@ from tracknet.eval.events import (
     score_event_lists,
     sum_event_results,
 )
-from tracknet.infer.tracker import Track
 from tracknet.io.events import Event, read_events_csv
+from tracknet.track.tracker import Track
 from tracknet.utils import atomic_write_text
 
 TOP_KEYS = (*EVENT_COUNT_KEYS, *EVENT_SCORE_KEYS)

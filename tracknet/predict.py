@@ -26,7 +26,6 @@ from tqdm.auto import tqdm
 from tracknet.api import Tracker
 from tracknet.errors import UserError
 from tracknet.export import onnx_for_run
-from tracknet.infer.court import Court, parse_corners
 from tracknet.infer.court_report import court_csv_name
 from tracknet.infer.inputs import (
     expand_inputs,
@@ -51,6 +50,7 @@ from tracknet.infer.pipeline import PredictResult
 from tracknet.infer.stream import RowWriter
 from tracknet.io.events import events_csv_name
 from tracknet.io.live import is_live
+from tracknet.track.court import Court, parse_corners
 
 log = logging.getLogger("tracknet.predict")
 

@@ -11,7 +11,6 @@ import pytest
 from tests.infer.conftest import read_rows
 from tracknet.config import ConfigError, PredictConfig, TrajectoryConfig
 from tracknet.errors import DataError
-from tracknet.infer.court import COURT_SIZES, Court
 from tracknet.infer.court_report import COURT_CSV_HEADER, court_rows, court_summary, write_court_csv
 from tracknet.infer.details import DETAILS_HEADER, TRAJECTORY_COLUMNS, write_details_csv
 from tracknet.infer.overlay import (
@@ -23,12 +22,12 @@ from tracknet.infer.overlay import (
     draw_overlay,
     events_at,
 )
-from tracknet.infer.predictor import FramePrediction
-from tracknet.infer.tracker import TrackBuilder
 from tracknet.infer.trajectory_outputs import check_event_track, write_track_csv
-from tracknet.infer.trajectory_stage import trajectory_of_csv, trajectory_params
 from tracknet.io.events import Event
 from tracknet.io.labels import TrackLabels, read_ball_csv, write_ball_csv
+from tracknet.track.court import COURT_SIZES, Court
+from tracknet.track.tracker import FramePrediction, TrackBuilder
+from tracknet.track.trajectory_stage import trajectory_of_csv, trajectory_params
 
 GRAVITY = 1.2
 

@@ -19,7 +19,6 @@ def _figure(figures: dict, key: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    # start-up time: only the chosen subcommand's imports are loaded (tracknet --help stays fast)
     from tracknet.errors import UserError
     from tracknet.models.zoo import bundled_models
 

@@ -1,6 +1,6 @@
 """``<stem>_court.csv`` of ``tracknet predict --court``: bounces on the ground plane, km/h.
 
-One row per bounce whose image position maps onto the ground (:mod:`tracknet.infer.court`), in
+One row per bounce whose image position maps onto the ground (:mod:`tracknet.track.court`), in
 time order:
 
 - ``Frame``, ``X``, ``Y``: the bounce (frame, original-frame pixels);
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tracknet.infer.court import Court, GroundSpeed, bounce_positions, ground_speeds
 from tracknet.io.events import Event
+from tracknet.track.court import Court, GroundSpeed, bounce_positions, ground_speeds
 from tracknet.utils import atomic_write_text
 
 COURT_CSV_SUFFIX = "_court.csv"

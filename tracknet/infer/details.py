@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tracknet.infer.tracker import Track
-from tracknet.infer.trajectory_stage import curve_speed
+from tracknet.track.tracker import Track
+from tracknet.track.trajectory_stage import curve_speed
 from tracknet.utils import atomic_write_text
 
 DETAILS_HEADER = (

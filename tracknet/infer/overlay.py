@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tracknet.infer.tracker import Track
 from tracknet.io.events import Event
 from tracknet.io.frames import FrameSource
 from tracknet.io.video import VideoWriter
+from tracknet.track.tracker import Track
 
 DETECTED_RGB = (255, 40, 40)
 INTERPOLATED_RGB = (0, 210, 255)

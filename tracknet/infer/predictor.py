@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -34,20 +33,7 @@ from tracknet.infer.device import (
     prepare_for_inference,
     resolve_device,
 )
-
-
-@dataclass
-class FramePrediction:
-    """The raw (untracked) detection of one frame, in original-frame pixels."""
-
-    index: int
-    ok: bool  # False: the frame could not be decoded
-    visible: bool
-    x: float
-    y: float
-    score: float
-    candidates_xy: np.ndarray = field(repr=False)  # [K, 2]
-    candidates_score: np.ndarray = field(repr=False)  # [K]
+from tracknet.track.tracker import FramePrediction
 
 
 class Predictor:

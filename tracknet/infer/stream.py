@@ -31,10 +31,10 @@ import torch
 
 from tracknet.constants import DETAILS_CSV_SUFFIX, ball_csv_name
 from tracknet.infer.details import DETAILS_HEADER, format_candidates
-from tracknet.infer.predictor import FramePrediction, Predictor, WindowScheduler
-from tracknet.infer.tracker import TrackBuilder
+from tracknet.infer.predictor import Predictor, WindowScheduler
 from tracknet.io.labels import BALL_CSV_HEADER, ball_csv_row
 from tracknet.io.live import LiveFrame, LiveSource
+from tracknet.track.tracker import FramePrediction, TrackBuilder
 
 LIVE_DETAILS_HEADER = (*DETAILS_HEADER, "Dropped", "LatencyMs")
 

@@ -29,9 +29,6 @@ when the browser says where they come from (``Origin``), come from this server's
 With a ``token``, every request must carry it (``?token=`` once, then a cookie) or gets 401;
 ``allowed_hosts`` (the loopback names when bound to 127.0.0.1) refuses other ``Host`` headers,
 which stops DNS-rebinding pages.
-
-Long because every route of the page lives here with its request checks; splitting the checks
-out is part of the layout work of issue #25.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ the ball for two frames. Its score alone cannot find them, so each frame's doubt
 several pieces of evidence, each a *need* in ``[0, 1]``:
 
 * ``off flight``: the trajectory stage of ``tracknet predict``
-  (:func:`tracknet.infer.trajectory.fit_trajectory`, with the ``predict.trajectory`` settings)
+  (:func:`tracknet.track.trajectory.fit_trajectory`, with the ``predict.trajectory`` settings)
   calls the suggested position an outlier (no flight of the neighbouring frames explains it),
   or the position lies far from the curve of the flight it belongs to or that ends next to it
   (:func:`curve_distance`: two or three wrong positions in a row make a flight of their own).
@@ -41,15 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracknet.config import TrajectoryConfig
-from tracknet.infer.trajectory import (
-    DETECTED,
-    FITTED,
-    Trajectory,
-    TrajectoryParams,
-    fit_trajectory,
-)
-from tracknet.infer.trajectory_stage import trajectory_params
 from tracknet.label.store import Label
+from tracknet.track.trajectory import DETECTED, FITTED, Trajectory, TrajectoryParams, fit_trajectory
+from tracknet.track.trajectory_stage import trajectory_params
 
 REVIEW_NEED = 0.5  # frames whose doubt reaches this are queued
 JUMP_FRACTION = 0.03  # a jump of this fraction of the frame diagonal is a full "need"
@@ -215,7 +209,7 @@ def curve_distance(traj: Trajectory, xy: np.ndarray) -> np.ndarray:
     side, hold the frame (the closest curve counts; NaN where there is none).
 
     A few wrong detections in a row can form a flight of their own, between two "events"
-    (:func:`~tracknet.infer.trajectory.fit_trajectory` explains them by themselves); the
+    (:func:`~tracknet.track.trajectory.fit_trajectory` explains them by themselves); the
     flights before and after them, extended a few frames, still say where the ball was.
     """
     n = len(xy)

@@ -10,9 +10,6 @@ journal is then compacted to one checkpoint line. It lives beside the label file
 ``.<label file>.journal`` (the dataset readers skip hidden files) and holds an exclusive lock,
 so a second ``tracknet label`` on the same file is refused.
 
-Long because the journal, its replay and the undo/redo history (with the other-tab checks) share
-one lock and one file; splitting them is part of the layout work of issue #25.
-
 Versions: each accepted edit gets the next version number (kept across restarts by the
 journal). A client sends the version its view is based on; an edit of a frame that changed after
 that version is refused (:class:`StaleEditError`), so two tabs never overwrite each other

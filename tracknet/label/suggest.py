@@ -99,7 +99,7 @@ class Suggestions:
         from tracknet.infer.loading import load_run
         from tracknet.infer.pipeline import open_source
         from tracknet.infer.predictor import Predictor
-        from tracknet.infer.tracker import OnlineTracker
+        from tracknet.track.tracker import OnlineTracker
 
         try:
             self.state = "loading"

@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 
 from tracknet.config import PredictConfig
-from tracknet.infer.predictor import FramePrediction
-from tracknet.infer.tracker import OnlineTracker, TrackBuilder, smooth_track, track_sequence
+from tracknet.track.tracker import (
+    FramePrediction,
+    OnlineTracker,
+    TrackBuilder,
+    smooth_track,
+    track_sequence,
+)
 
 
 def _parabola(n=30):

@@ -1,4 +1,4 @@
-"""Static distractors (``predict.static``, :mod:`tracknet.infer.static`): a spot the detector
+"""Static distractors (``predict.static``, :mod:`tracknet.track.static`): a spot the detector
 fires on in a large share of the frames is dropped and the video tracked again; a moving ball
 and a ball resting for a short while are kept."""
 
@@ -9,9 +9,8 @@ import dataclasses
 import numpy as np
 
 from tracknet.config import PredictConfig, StaticConfig
-from tracknet.infer.predictor import FramePrediction
-from tracknet.infer.static import mask_hotspots, static_hotspots
-from tracknet.infer.tracker import TrackBuilder
+from tracknet.track.static import mask_hotspots, static_hotspots
+from tracknet.track.tracker import FramePrediction, TrackBuilder
 
 LAMP = (330.0, 173.0)  # a light that looks like a shuttle, in every frame
 

@@ -3,7 +3,7 @@
 It runs after the online tracker on a whole track, on plain arrays: ``frames [N]`` (strictly
 increasing frame numbers), ``visible [N]``, ``xy [N, 2]`` (pixels of the ORIGINAL frame, ``x``
 right, ``y`` down; ignored where not visible) and optionally ``score [N]``. Everything is
-vectorised numpy over small windows of detections (:mod:`tracknet.infer.flight_fits`):
+vectorised numpy over small windows of detections (:mod:`tracknet.track.flight_fits`):
 O(N * window) time and memory.
 
 Method (:func:`fit_trajectory`):
@@ -31,7 +31,7 @@ Method (:func:`fit_trajectory`):
    few frames after another is found too. The event time is where the two curves come closest
    between the two inliers, so a hit hidden behind a player is still timed.
 4. **Events.** Each breakpoint is a ``hit`` or a ``bounce`` by the direction of its velocity change
-   and the rhythm of a rally (:mod:`tracknet.infer.event_kinds`); its score grows with the
+   and the rhythm of a rally (:mod:`tracknet.track.event_kinds`); its score grows with the
    statistic (recomputed with fits that stop at the neighbouring breakpoints):
    ``stat / (stat + break_threshold)`` in ``[0, 1)``, 0.5 at the threshold.
 5. **Segments.** Inliers between breakpoints (and runs) form segments (a lone inlier is none); each
@@ -59,8 +59,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from tracknet.infer.event_kinds import bounce_evidence, label_events
-from tracknet.infer.flight_fits import (
+from tracknet.io.events import Event
+from tracknet.track.event_kinds import bounce_evidence, label_events
+from tracknet.track.flight_fits import (
     Fits,
     Segment,
     fit_segments,
@@ -70,7 +71,6 @@ from tracknet.infer.flight_fits import (
     side_fits,
     split_sse,
 )
-from tracknet.io.events import Event
 
 NONE, DETECTED, FITTED, INTERPOLATED = 0, 1, 2, 3
 SOURCE_NAMES = ("none", "detected", "fitted", "interpolated")

@@ -27,7 +27,7 @@ that is not bounded by detections on both sides, so a window without detections 
 
 :class:`TrackBuilder` drives them over a video's predictions: each frame is tracked online as it
 arrives and kept as a few numbers, and :meth:`TrackBuilder.finish` runs the trajectory stage
-(``predict.trajectory``, :mod:`tracknet.infer.trajectory_stage`), smooths (``predict.smooth``)
+(``predict.trajectory``, :mod:`tracknet.track.trajectory_stage`), smooths (``predict.smooth``)
 and returns the video's :class:`Track`.
 """
 
@@ -36,20 +36,35 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from tracknet.config import PredictConfig
-from tracknet.infer.predictor import FramePrediction
-from tracknet.infer.static import mask_hotspots, static_hotspots
-from tracknet.infer.trajectory import Trajectory
-from tracknet.infer.trajectory_stage import run_stage, stage_applies
 from tracknet.io.labels import TrackLabels, write_ball_csv
+from tracknet.track.static import mask_hotspots, static_hotspots
+from tracknet.track.trajectory import Trajectory
+from tracknet.track.trajectory_stage import run_stage, stage_applies
 
 _NAN_XY = (math.nan, math.nan)
+
+
+@dataclass
+class FramePrediction:
+    """The raw (untracked) detection of one frame, in original-frame pixels, as the model runner
+    (:class:`tracknet.infer.predictor.Predictor`) yields it; defined here, below the model runner,
+    so tracking needs no torch."""
+
+    index: int
+    ok: bool  # False: the frame could not be decoded
+    visible: bool
+    x: float
+    y: float
+    score: float
+    candidates_xy: np.ndarray = field(repr=False)  # [K, 2]
+    candidates_score: np.ndarray = field(repr=False)  # [K]
 
 
 class OnlineTracker:
@@ -456,7 +471,7 @@ class TrackBuilder:
     ) -> Track:
         """The video's track; positions 0 where not visible.
 
-        The trajectory stage (``cfg.trajectory``, :mod:`tracknet.infer.trajectory_stage`) runs
+        The trajectory stage (``cfg.trajectory``, :mod:`tracknet.track.trajectory_stage`) runs
         first when enabled, filling, or asked for by ``events``, then smoothing (``cfg.smooth``). It
         runs on the tracker's gated output: without the tracker (``cfg.track`` false: raw
         detections) it changes no position.

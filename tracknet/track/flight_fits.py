@@ -1,6 +1,6 @@
 """Batched least-squares polynomials ``x(t), y(t)`` of a ball's flights, and the :class:`Segment`.
 
-The numeric kernel of the trajectory stage (:mod:`tracknet.infer.trajectory`), in two shapes:
+The numeric kernel of the trajectory stage (:mod:`tracknet.track.trajectory`), in two shapes:
 many small windows of track points (a row of point indices ``idx [M, K]`` with a mask
 ``valid [M, K]``, :func:`fit_windows`), and whole segments of any length (:func:`fit_segments`).
 All are fitted at once with numpy (no Python loop over windows or segments): O(M * K).

@@ -1,8 +1,8 @@
 """The trajectory stage inside ``tracknet predict``: ``predict.trajectory`` applied to a track.
 
 :func:`trajectory_params` turns the ``predict.trajectory`` block (given for 720-pixel-high frames
-at 30 fps) into :class:`~tracknet.infer.trajectory.TrajectoryParams` for one video, and
-:func:`run_stage` runs :func:`~tracknet.infer.trajectory.fit_trajectory` on the online tracker's
+at 30 fps) into :class:`~tracknet.track.trajectory.TrajectoryParams` for one video, and
+:func:`run_stage` runs :func:`~tracknet.track.trajectory.fit_trajectory` on the online tracker's
 gated output of a whole video (before any ``predict.smooth``) and says what the track becomes:
 
 - ``enabled``: detections the stage rejects as outliers are written as no ball (Visibility 0),
@@ -27,8 +27,8 @@ import numpy as np
 
 from tracknet.config import ConfigError, TrajectoryConfig
 from tracknet.errors import DataError
-from tracknet.infer.trajectory import Trajectory, TrajectoryParams, fit_trajectory
 from tracknet.io.labels import read_ball_csv
+from tracknet.track.trajectory import Trajectory, TrajectoryParams, fit_trajectory
 
 _PARAM_KEYS = tuple(
     f.name for f in dataclasses.fields(TrajectoryConfig) if f.name not in ("enabled",)

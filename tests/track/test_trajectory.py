@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from tracknet.infer.event_kinds import bounce_evidence, label_events
-from tracknet.infer.trajectory import (
+from tracknet.track.event_kinds import bounce_evidence, label_events
+from tracknet.track.trajectory import (
     DETECTED,
     FITTED,
     INTERPOLATED,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tracknet.errors import UserError
-from tracknet.infer.court import (
+from tracknet.io.events import Event
+from tracknet.track.court import (
     COURT_SIZES,
     Court,
     CourtError,
@@ -17,7 +18,6 @@ from tracknet.infer.court import (
     homography,
     parse_corners,
 )
-from tracknet.io.events import Event
 
 W, L = COURT_SIZES["tennis-singles"]
 
