@@ -28,7 +28,7 @@ from tracknet.infer.device import autocast_dtype
 from tracknet.infer.loading import resolve_checkpoint
 from tracknet.io.video import VideoReader
 from tracknet.models import build_model
-from tracknet.track.tracker import Track, TrackPoint
+from tracknet.track.result import Track, TrackPoint
 
 N = 14
 

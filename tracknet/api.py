@@ -44,8 +44,9 @@ from tracknet.infer.predictor import Predictor
 from tracknet.infer.stream import ResultStream, chunks_of
 from tracknet.io.frames import read_ahead
 from tracknet.io.live import LiveSource, is_live
+from tracknet.track.builder import TrackBuilder
 from tracknet.track.court import Court
-from tracknet.track.tracker import Track, TrackBuilder
+from tracknet.track.result import Track
 
 _PREDICT_KEYS = {f.name for f in dataclasses.fields(PredictConfig)}
 

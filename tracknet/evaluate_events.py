@@ -31,7 +31,7 @@ from tracknet.eval.events import (
     sum_event_results,
 )
 from tracknet.io.events import Event, read_events_csv
-from tracknet.track.tracker import Track
+from tracknet.track.result import Track
 from tracknet.utils import atomic_write_text
 
 TOP_KEYS = (*EVENT_COUNT_KEYS, *EVENT_SCORE_KEYS)

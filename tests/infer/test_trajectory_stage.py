@@ -25,8 +25,8 @@ from tracknet.infer.overlay import (
 from tracknet.infer.trajectory_outputs import check_event_track, write_track_csv
 from tracknet.io.events import Event
 from tracknet.io.labels import TrackLabels, read_ball_csv, write_ball_csv
+from tracknet.track.builder import FramePrediction, TrackBuilder
 from tracknet.track.court import COURT_SIZES, Court
-from tracknet.track.tracker import FramePrediction, TrackBuilder
 from tracknet.track.trajectory_stage import trajectory_of_csv, trajectory_params
 
 GRAVITY = 1.2

@@ -9,8 +9,8 @@ import dataclasses
 import numpy as np
 
 from tracknet.config import PredictConfig, StaticConfig
+from tracknet.track.builder import FramePrediction, TrackBuilder
 from tracknet.track.static import mask_hotspots, static_hotspots
-from tracknet.track.tracker import FramePrediction, TrackBuilder
 
 LAMP = (330.0, 173.0)  # a light that looks like a shuttle, in every frame
 

@@ -5,13 +5,9 @@ import numpy as np
 import pytest
 
 from tracknet.config import PredictConfig
-from tracknet.track.tracker import (
-    FramePrediction,
-    OnlineTracker,
-    TrackBuilder,
-    smooth_track,
-    track_sequence,
-)
+from tracknet.track.builder import FramePrediction, TrackBuilder
+from tracknet.track.smoothing import smooth_track
+from tracknet.track.tracker import OnlineTracker, track_sequence
 
 
 def _parabola(n=30):

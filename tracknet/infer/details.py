@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracknet.track.tracker import Track
+from tracknet.track.result import Track
 from tracknet.track.trajectory_stage import curve_speed
 from tracknet.utils import atomic_write_text
 

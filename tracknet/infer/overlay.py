@@ -31,7 +31,7 @@ import numpy as np
 from tracknet.io.events import Event
 from tracknet.io.frames import FrameSource
 from tracknet.io.video import VideoWriter
-from tracknet.track.tracker import Track
+from tracknet.track.result import Track
 
 DETECTED_RGB = (255, 40, 40)
 INTERPOLATED_RGB = (0, 210, 255)

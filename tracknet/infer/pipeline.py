@@ -3,7 +3,7 @@ MP4) out. Only wiring: the parts are the frame source (:mod:`tracknet.io.frames`
 (:mod:`~tracknet.infer.predictor`), the tracker (:mod:`~tracknet.track.tracker`), the details CSV
 (:mod:`~tracknet.infer.details`) and the overlay (:mod:`~tracknet.infer.overlay`).
 
-:func:`track_source` turns a source into its :class:`~tracknet.track.tracker.Track` (what
+:func:`track_source` turns a source into its :class:`~tracknet.track.result.Track` (what
 ``tracknet predict``, ``tracknet eval`` and the demo all score or write); :func:`predict_source`
 writes it. Outputs, in ``out_dir``:
 
@@ -25,7 +25,7 @@ leaves no half-written output and an older file of the same name untouched.
 
 Memory does not grow with the video's length: frames stream through the predictor (which holds
 ``batch_size + T`` of them), each prediction is tracked online at once and reduced to about a
-hundred bytes (:class:`~tracknet.track.tracker.TrackBuilder`), and the overlay re-reads the video
+hundred bytes (:class:`~tracknet.track.builder.TrackBuilder`), and the overlay re-reads the video
 in a second pass. A frame that cannot be decoded gets a visibility-0 row; their number is reported
 in one warning.
 """
@@ -54,8 +54,9 @@ from tracknet.infer.trajectory_outputs import (
     write_trajectory_outputs,
 )
 from tracknet.io.frames import FrameSource, read_ahead
+from tracknet.track.builder import TrackBuilder
 from tracknet.track.court import Court
-from tracknet.track.tracker import Track, TrackBuilder
+from tracknet.track.result import Track
 
 log = logging.getLogger("tracknet.predict")
 

@@ -33,7 +33,7 @@ from tracknet.infer.device import (
     prepare_for_inference,
     resolve_device,
 )
-from tracknet.track.tracker import FramePrediction
+from tracknet.track.builder import FramePrediction
 
 
 class Predictor:

@@ -34,7 +34,7 @@ from tracknet.infer.details import DETAILS_HEADER, format_candidates
 from tracknet.infer.predictor import Predictor, WindowScheduler
 from tracknet.io.labels import BALL_CSV_HEADER, ball_csv_row
 from tracknet.io.live import LiveFrame, LiveSource
-from tracknet.track.tracker import FramePrediction, TrackBuilder
+from tracknet.track.builder import FramePrediction, TrackBuilder
 
 LIVE_DETAILS_HEADER = (*DETAILS_HEADER, "Dropped", "LatencyMs")
 

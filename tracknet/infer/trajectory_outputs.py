@@ -25,7 +25,7 @@ from tracknet.infer.court_report import court_csv_name, court_rows, court_summar
 from tracknet.io.events import events_csv_name, write_events_csv
 from tracknet.io.labels import BALL_CSV_HEADER, ball_csv_row
 from tracknet.track.court import Court
-from tracknet.track.tracker import Track
+from tracknet.track.result import Track
 from tracknet.utils import atomic_write_text
 
 FILLED_COLUMN = "Filled"
