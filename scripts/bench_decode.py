@@ -36,8 +36,8 @@ from PIL import Image
 from tracknet.bench.predict import synthetic_video
 from tracknet.data.codec import HeatmapCodec
 from tracknet.infer.loading import load_run
-from tracknet.infer.pipeline import open_source, track_source
 from tracknet.infer.predictor import Predictor
+from tracknet.infer.source import open_source, track_source
 from tracknet.io.frames import FrameSource
 
 
@@ -112,7 +112,7 @@ def bench_video(frames: int, repeats: int) -> None:
 
 def bench_images(frames: int, repeats: int, checkpoint: str | None) -> None:
     """An image folder of JPEGs (the synthetic clip's frames), read whole and at the model's
-    scale, as ``tracknet predict`` reads it now (:func:`tracknet.infer.pipeline.open_source`);
+    scale, as ``tracknet predict`` reads it now (:func:`tracknet.infer.source.open_source`);
     with a checkpoint, also tracked by its model both ways (frames/s, alternating)."""
     with tempfile.TemporaryDirectory(prefix="tracknet-bench-decode-") as tmp:
         folder = Path(tmp) / "frames"

@@ -21,8 +21,8 @@ import time
 
 from tracknet.data.dataset import load_split
 from tracknet.infer.loading import load_run
-from tracknet.infer.pipeline import track_source
 from tracknet.infer.predictor import Predictor
+from tracknet.infer.source import track_source
 from tracknet.io.frames import FrameSource
 from tracknet.track.trajectory_stage import run_stage
 

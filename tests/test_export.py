@@ -13,7 +13,7 @@ from tracknet.bench.predict import synthetic_video
 from tracknet.cli import main
 from tracknet.config import load_config, save_config
 from tracknet.errors import UserError
-from tracknet.export import export_onnx, onnx_for_run
+from tracknet.infer.export import export_onnx, onnx_for_run
 from tracknet.infer.loading import load_run
 from tracknet.infer.onnx_backend import OnnxModel
 from tracknet.models import WindowModel, build_model

@@ -48,21 +48,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("infer", ("tracknet.infer",)),
     ("train", ("tracknet.train",)),
     ("evaluate", ("tracknet.evaluate", "tracknet.evaluate_events", "tracknet.evaluate_report")),
-    # the programs behind the subcommands; predict (the Python API of ``tracknet predict``) may
-    # call export to build its ONNX backend, the labelling tool may call infer for suggestions;
-    # api (``Tracker``) and the root package, which hands ``Tracker`` out lazily
-    (
-        "apps",
-        (
-            "tracknet",
-            "tracknet.api",
-            "tracknet.export",
-            "tracknet.bench",
-            "tracknet.demo",
-            "tracknet.predict",
-            "tracknet.label",
-        ),
-    ),
+    ("predict", ("tracknet.predict",)),
+    # the programs behind the subcommands; the labelling tool may call infer for suggestions;
+    # the root package hands ``Tracker`` (predict.api) out lazily
+    ("apps", ("tracknet", "tracknet.bench", "tracknet.demo", "tracknet.label")),
     ("cli", ("tracknet.cli", "tracknet.__main__")),
 ]
 # Edges forbidden although the layer order alone would allow them: training never runs inference.

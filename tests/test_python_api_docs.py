@@ -44,7 +44,7 @@ def test_every_example_runs(tmp_path, tiny_dinov3, monkeypatch, capsys):
     make_tiny_run(tmp_path / "runs" / "demo" / "run", data, tiny_dinov3)
     write_spot_video(tmp_path / "match.mp4", line_positions(30))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("tracknet.api.load_run", stub_loader())
+    monkeypatch.setattr("tracknet.predict.api.load_run", stub_loader())
     namespace: dict = {"__name__": "python_api_md"}
     ran = 0
     for i, code in enumerate(blocks()):

@@ -1,6 +1,6 @@
 """tracknet: find a small, fast ball in every frame of a sports video.
 
-``from tracknet import Tracker`` is the Python API (:mod:`tracknet.api`, docs/python_api.md); it is
+``from tracknet import Tracker`` is the Python API (:mod:`tracknet.predict.api`, docs/python_api.md); it is
 imported on first use, so ``import tracknet`` stays light (no torch).
 
 Conventions used throughout the package:
@@ -19,12 +19,14 @@ __version__ = "0.1.0"
 __all__ = ["Tracker", "__version__"]
 
 if TYPE_CHECKING:
-    from tracknet.api import Tracker
+    from tracknet.predict.api import Tracker
 
 
 def __getattr__(name: str) -> Any:
     if name == "Tracker":
-        from tracknet.api import Tracker  # start-up time: torch is heavy for `import tracknet`
+        from tracknet.predict.api import (
+            Tracker,  # start-up time: torch is heavy for `import tracknet`
+        )
 
         return Tracker
     raise AttributeError(f"module 'tracknet' has no attribute {name!r}")

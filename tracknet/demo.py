@@ -21,9 +21,9 @@ from tracknet.data.synth import synthesize
 from tracknet.evaluate import evaluate_checkpoint, evaluate_csv
 from tracknet.evaluate_events import evaluate_events_csv
 from tracknet.infer.loading import load_run
-from tracknet.infer.pipeline import predict_source
 from tracknet.infer.predictor import Predictor
 from tracknet.models.backbones.random_vit import save_random_vit
+from tracknet.predict.pipeline import predict_source
 from tracknet.train.trainer import Trainer
 
 log = logging.getLogger("tracknet.demo")

@@ -1,7 +1,7 @@
 """Scoring a checkpoint on a dataset split, or any tool's CSV against labels: ``tracknet eval``.
 
 A checkpoint is scored through the same streaming predictor and tracker that ``tracknet
-predict`` uses (:func:`tracknet.infer.pipeline.track_source`), over every frame of every clip of
+predict`` uses (:func:`tracknet.infer.source.track_source`), over every frame of every clip of
 the split, so the numbers are those a user gets. Only labelled frames are scored (rows a reader
 skipped as malformed are not). The scores themselves are :mod:`tracknet.eval.metrics` (pure
 arrays); this module sits above :mod:`tracknet.infer` to get the predictions.
@@ -47,8 +47,8 @@ from tracknet.evaluate_events import (
 )
 from tracknet.evaluate_report import ClipTrack, report_text, write_report
 from tracknet.infer.loading import load_run, resolve_checkpoint
-from tracknet.infer.pipeline import open_source, track_source
 from tracknet.infer.predictor import Predictor
+from tracknet.infer.source import open_source, track_source
 from tracknet.io.labels import TrackLabels, read_any_labels, read_ball_csv
 from tracknet.io.video import probe_video
 from tracknet.utils import atomic_write_text

@@ -8,8 +8,8 @@ import numpy as np
 from tests.conftest import tiny_temporal_overrides
 from tracknet.bench.predict import DecodedFrames, synthetic_video
 from tracknet.config import load_config
-from tracknet.infer.pipeline import track_source
 from tracknet.infer.predictor import Predictor
+from tracknet.infer.source import track_source
 from tracknet.io.frames import FrameSource
 from tracknet.models import build_model
 

@@ -27,8 +27,8 @@ from tests.infer.conftest import (
     write_spot_video,
 )
 from tracknet.cli import main
-from tracknet.infer.inputs import input_bytes, shard_largest_first
 from tracknet.io.video import probe_video
+from tracknet.predict.inputs import input_bytes, shard_largest_first
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = ["Frame", "Visibility", "X", "Y"]

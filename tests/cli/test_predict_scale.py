@@ -28,7 +28,7 @@ from tests.conftest import tracknet_popen
 from tests.infer.conftest import line_positions, read_rows, stub_loader, write_spot_video
 from tests.live_server import ClipServer, write_ts_clip
 from tracknet.cli import main
-from tracknet.infer.inputs import (
+from tracknet.predict.inputs import (
     expand_inputs,
     input_bytes,
     is_done,
@@ -65,7 +65,7 @@ def _slow_stub(monkeypatch, seconds: float) -> None:
         model.decode_window = slow
         return model, cfg
 
-    monkeypatch.setattr("tracknet.predict.load_run", load_run)
+    monkeypatch.setattr("tracknet.predict.command.load_run", load_run)
 
 
 # --------------------------------------------------------------------------- live

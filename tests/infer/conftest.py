@@ -128,7 +128,7 @@ def stub_model(monkeypatch, tiny_run):
 
     def install(**model_kw):
         # where ``tracknet predict`` looks the loader up
-        monkeypatch.setattr("tracknet.predict.load_run", stub_loader(**model_kw))
+        monkeypatch.setattr("tracknet.predict.command.load_run", stub_loader(**model_kw))
 
     install()
     return install

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tracknet.errors import UserError
-from tracknet.infer.inputs import (
+from tracknet.predict.inputs import (
     expand_inputs,
     launcher_rank,
     output_names,

@@ -11,8 +11,8 @@ from tests.infer.conftest import write_spot_video
 from tracknet.config import PredictConfig, load_config
 from tracknet.data.background import background_indices, median_background
 from tracknet.data.codec import HeatmapCodec
-from tracknet.infer.pipeline import track_source
 from tracknet.infer.predictor import Predictor
+from tracknet.infer.source import track_source
 from tracknet.io.frames import FrameSource
 from tracknet.models import WindowModel, build_model
 

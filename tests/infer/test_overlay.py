@@ -1,9 +1,9 @@
-"""The ring, the trail and the frame contract of tracknet.infer.overlay."""
+"""The ring, the trail and the frame contract of tracknet.predict.overlay."""
 
 import numpy as np
 import pytest
 
-from tracknet.infer.overlay import (
+from tracknet.predict.overlay import (
     DETECTED_RGB,
     INTERPOLATED_RGB,
     TRAIL_RGB,

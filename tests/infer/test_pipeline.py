@@ -21,10 +21,11 @@ from tests.infer.conftest import (
 )
 from tracknet.config import load_config
 from tracknet.data.codec import HeatmapCodec
-from tracknet.infer.pipeline import open_source, predict_source, track_source
 from tracknet.infer.predictor import Predictor
+from tracknet.infer.source import open_source, track_source
 from tracknet.io.frames import FrameSource
 from tracknet.io.video import open_image
+from tracknet.predict.pipeline import predict_source
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -108,7 +109,7 @@ _MEASURE = textwrap.dedent(
     torch.set_num_threads(1)  # no thread pool before the forks
     from tests.infer.conftest import BrightSpotModel
     from tracknet.config import load_config
-    from tracknet.infer.pipeline import predict_source
+    from tracknet.predict.pipeline import predict_source
     from tracknet.infer.predictor import Predictor
 
     run, warmup, out, *videos = sys.argv[1:]

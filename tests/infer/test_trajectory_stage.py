@@ -11,9 +11,17 @@ import pytest
 from tests.infer.conftest import read_rows
 from tracknet.config import ConfigError, PredictConfig, TrajectoryConfig
 from tracknet.errors import DataError
-from tracknet.infer.court_report import COURT_CSV_HEADER, court_rows, court_summary, write_court_csv
-from tracknet.infer.details import DETAILS_HEADER, TRAJECTORY_COLUMNS, write_details_csv
-from tracknet.infer.overlay import (
+from tracknet.io.events import Event
+from tracknet.io.labels import TrackLabels, read_ball_csv, write_ball_csv
+from tracknet.predict.court_report import (
+    COURT_CSV_HEADER,
+    court_rows,
+    court_summary,
+    write_court_csv,
+)
+from tracknet.predict.details import DETAILS_HEADER, TRAJECTORY_COLUMNS, write_details_csv
+from tracknet.predict.outputs import check_event_track, write_track_csv
+from tracknet.predict.overlay import (
     BOUNCE_RGB,
     EVENT_FRAMES,
     FILLED_RGB,
@@ -22,9 +30,6 @@ from tracknet.infer.overlay import (
     draw_overlay,
     events_at,
 )
-from tracknet.infer.trajectory_outputs import check_event_track, write_track_csv
-from tracknet.io.events import Event
-from tracknet.io.labels import TrackLabels, read_ball_csv, write_ball_csv
 from tracknet.track.builder import FramePrediction, TrackBuilder
 from tracknet.track.court import COURT_SIZES, Court
 from tracknet.track.trajectory_stage import trajectory_of_csv, trajectory_params

@@ -37,8 +37,8 @@ from tracknet.bench.timing import (
 )
 from tracknet.config import Config, load_config, wh_to_hw
 from tracknet.errors import BackboneNotFoundError
-from tracknet.export import export_onnx
 from tracknet.infer.device import keep_freed_memory, prepare_for_inference
+from tracknet.infer.export import export_onnx
 from tracknet.models import build_model
 from tracknet.models.backbones.random_vit import save_random_vit
 

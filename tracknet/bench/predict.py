@@ -1,7 +1,7 @@
 """``tracknet bench predict``: end-to-end ``tracknet predict`` next to the model alone.
 
 A synthetic H.264 video (:func:`synthetic_video`) is predicted end to end
-(:func:`tracknet.infer.pipeline.predict_source`: decoding and, on a CPU, resizing in a background
+(:func:`tracknet.predict.pipeline.predict_source`: decoding and, on a CPU, resizing in a background
 thread, the model, heatmap decoding, tracking, CSV) and the same number of frames goes through the
 model alone (:func:`tracknet.bench.models.frame_step` with ``protocol="predict"``: one window per
 frame) at the same batch size, dtype, device and compilation, alternating; ``ratio`` =
@@ -32,18 +32,19 @@ from tracknet.bench.timing import DTYPES, machine_info, print_table, time_runs, 
 from tracknet.config import Config, load_config, wh_to_hw
 from tracknet.constants import ball_csv_name
 from tracknet.infer.loading import load_run
-from tracknet.infer.pipeline import predict_source, track_source
 from tracknet.infer.predictor import Predictor
-from tracknet.infer.trajectory_outputs import write_track_csv
+from tracknet.infer.source import track_source
 from tracknet.io.frames import FrameSource
 from tracknet.io.video import VideoWriter
+from tracknet.predict.outputs import write_track_csv
+from tracknet.predict.pipeline import predict_source
 
 DECODED_LIMIT_BYTES = 4 << 30  # the in-memory pass is left out for videos bigger than this
 
 
 class DecodedFrames:
     """A video's frames decoded once and kept in memory, read as a :class:`FrameSource` is by
-    :func:`~tracknet.infer.pipeline.track_source` (``path``, ``size``, ``fps``, ``count``,
+    :func:`~tracknet.infer.source.track_source` (``path``, ``size``, ``fps``, ``count``,
     iteration, ``frames_at``): the pipeline without the decoding."""
 
     def __init__(self, source: FrameSource):
@@ -93,11 +94,11 @@ def bench_predict(
 ) -> dict[str, Any]:
     """End-to-end ``tracknet predict`` on ``video`` next to the model alone, alternating.
 
-    End to end: :func:`tracknet.infer.pipeline.predict_source` (decoding thread, resizing, the
+    End to end: :func:`tracknet.predict.pipeline.predict_source` (decoding thread, resizing, the
     model, heatmap decoding, tracking, CSV), timed from the call to the CSV on disk. Model only:
     the same number of frames through :func:`frame_step` (``protocol="predict"``: one window per
     frame) at the same batch size, dtype and device. ``ratio`` = end-to-end / model-only.
-    In memory: :func:`~tracknet.infer.pipeline.track_source` and the CSV on the frames decoded
+    In memory: :func:`~tracknet.infer.source.track_source` and the CSV on the frames decoded
     beforehand (:class:`DecodedFrames`); ``decoded_ratio`` = in-memory / model-only, left out
     (None) when the decoded frames would take more than :data:`DECODED_LIMIT_BYTES`.
     ``compile``: ``torch.compile`` both (``predict.compile``).

@@ -15,6 +15,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # start-up time: the exporter loads torch, too heavy for `tracknet --help`
-    from tracknet.export import run_export
+    from tracknet.infer.export import run_export
 
     return run_export(args.checkpoint, args.out, check=args.check)

@@ -103,7 +103,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracknet.predict import run_predict  # start-up time: torch is heavy for --help
+    from tracknet.predict.command import run_predict  # start-up time: torch is heavy for --help
 
     return run_predict(
         args.inputs,

@@ -8,7 +8,7 @@ takes it with ``model.detail.background=true``
 (:class:`tracknet.models.temporal.DetailPath`).
 
 The same function makes it for training (:class:`tracknet.data.dataset.ClipWindowDataset`, from
-the frames at model-input size) and for prediction (:func:`tracknet.infer.pipeline.track_source`),
+the frames at model-input size) and for prediction (:func:`tracknet.infer.source.track_source`),
 so both see the same picture.
 """
 

@@ -2,7 +2,7 @@
 
 The ONNX graph is the whole model, so each window goes through the backbone again (no token
 reuse); it is the path for machines without PyTorch's fast kernels, and a check of the export.
-:func:`tracknet.export.onnx_for_run` finds (or writes) a run's ``model.onnx``.
+:func:`tracknet.infer.export.onnx_for_run` finds (or writes) a run's ``model.onnx``.
 """
 
 from __future__ import annotations

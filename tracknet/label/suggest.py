@@ -97,8 +97,8 @@ class Suggestions:
         # start-up time: torch and the model are imported here, in the background thread,
         # so the page is served at once (and `tracknet label` without a model never loads them)
         from tracknet.infer.loading import load_run
-        from tracknet.infer.pipeline import open_source
         from tracknet.infer.predictor import Predictor
+        from tracknet.infer.source import open_source
         from tracknet.track.tracker import OnlineTracker
 
         try:

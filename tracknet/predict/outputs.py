@@ -7,7 +7,7 @@
 - ``<stem>_events.csv`` (``--events``): ``Frame,Event,X,Y,Score``, hits and bounces of the fitted
   flights (:mod:`tracknet.io.events`);
 - ``<stem>_court.csv`` (``--court``): bounces on the ground and km/h between them
-  (:mod:`tracknet.infer.court_report`).
+  (:mod:`tracknet.predict.court_report`).
 
 :func:`write_trajectory_outputs` writes the last two for one input; :func:`check_event_track`
 refuses a track too short to have a flight.
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracknet.errors import UserError
-from tracknet.infer.court_report import court_csv_name, court_rows, court_summary, write_court_csv
 from tracknet.io.events import events_csv_name, write_events_csv
 from tracknet.io.labels import BALL_CSV_HEADER, ball_csv_row
+from tracknet.predict.court_report import court_csv_name, court_rows, court_summary, write_court_csv
 from tracknet.track.court import Court
 from tracknet.track.result import Track
 from tracknet.utils import atomic_write_text

@@ -11,7 +11,7 @@ motion model stays in step with time). Nothing is kept per frame, so an endless 
 constant memory; there is no offline smoothing.
 
 :class:`RowWriter` writes a stream's ``<stem>_ball.csv`` (and with ``details`` a
-``<stem>_details.csv`` with the columns of :mod:`tracknet.infer.details` plus ``Dropped`` and
+``<stem>_details.csv`` with the columns of :mod:`tracknet.predict.details` plus ``Dropped`` and
 ``LatencyMs``: arrival of the frame to its result) row by row, flushed as it goes, so the files
 are readable while the stream runs and complete up to the last row after Ctrl-C.
 """
@@ -30,10 +30,10 @@ import numpy as np
 import torch
 
 from tracknet.constants import DETAILS_CSV_SUFFIX, ball_csv_name
-from tracknet.infer.details import DETAILS_HEADER, format_candidates
 from tracknet.infer.predictor import Predictor, WindowScheduler
 from tracknet.io.labels import BALL_CSV_HEADER, ball_csv_row
 from tracknet.io.live import LiveFrame, LiveSource
+from tracknet.predict.details import DETAILS_HEADER, format_candidates
 from tracknet.track.builder import FramePrediction, TrackBuilder
 
 LIVE_DETAILS_HEADER = (*DETAILS_HEADER, "Dropped", "LatencyMs")

@@ -1,14 +1,14 @@
 """``tracknet predict`` as one function: a run folder and many inputs in, their outputs out.
 
-:func:`run_predict` is a thin layer over the Python API (:class:`tracknet.api.Tracker`): it
+:func:`run_predict` is a thin layer over the Python API (:class:`tracknet.predict.api.Tracker`): it
 loads the run once (its configuration with the options applied as ``predict.*`` overrides),
 takes this process's share of the inputs when launched by ``torchrun`` / ``accelerate launch`` /
 MPI (balanced by size, largest first), skips inputs whose outputs are complete (``skip_done``),
-writes each input's outputs with :meth:`Tracker.write <tracknet.api.Tracker.write>`, printing one
+writes each input's outputs with :meth:`Tracker.write <tracknet.predict.api.Tracker.write>`, printing one
 line per input, and records every input in ``DIR/manifest.json``
-(:mod:`tracknet.infer.manifest`) when there is more than one input or process. A live source
+(:mod:`tracknet.predict.manifest`) when there is more than one input or process. A live source
 (:func:`tracknet.io.live.is_live`) goes through :meth:`Tracker.stream
-<tracknet.api.Tracker.stream>` instead, its rows written as they come (:func:`predict_live`).
+<tracknet.predict.api.Tracker.stream>` instead, its rows written as they come (:func:`predict_live`).
 """
 
 from __future__ import annotations
@@ -23,11 +23,15 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from tracknet.api import Tracker
 from tracknet.errors import UserError
-from tracknet.export import onnx_for_run
-from tracknet.infer.court_report import court_csv_name
-from tracknet.infer.inputs import (
+from tracknet.infer.export import onnx_for_run
+from tracknet.infer.loading import load_run
+from tracknet.infer.onnx_backend import OnnxModel
+from tracknet.io.events import events_csv_name
+from tracknet.io.live import is_live
+from tracknet.predict.api import Tracker
+from tracknet.predict.court_report import court_csv_name
+from tracknet.predict.inputs import (
     expand_inputs,
     input_bytes,
     is_done,
@@ -37,19 +41,15 @@ from tracknet.infer.inputs import (
     shard_largest_first,
     split_overrides,
 )
-from tracknet.infer.loading import load_run
-from tracknet.infer.manifest import (
+from tracknet.predict.manifest import (
     RecordGatherer,
     previous_records,
     record,
     skipped_record,
     write_manifest,
 )
-from tracknet.infer.onnx_backend import OnnxModel
-from tracknet.infer.pipeline import PredictResult
-from tracknet.infer.stream import RowWriter
-from tracknet.io.events import events_csv_name
-from tracknet.io.live import is_live
+from tracknet.predict.pipeline import PredictResult
+from tracknet.predict.stream import RowWriter
 from tracknet.track.court import Court, parse_corners
 
 log = logging.getLogger("tracknet.predict")
@@ -131,7 +131,7 @@ def run_predict(
     Args:
         items: videos, image folders or folders of videos, a live source (alone), and
             ``key.sub=value`` overrides of the run's configuration, in any order
-            (:func:`~tracknet.infer.inputs.split_overrides`).
+            (:func:`~tracknet.predict.inputs.split_overrides`).
         checkpoint: the run folder (or one of its checkpoints).
         out_dir: the output folder.
         overlay, details: also write the overlay video and the details CSV.
@@ -141,7 +141,7 @@ def run_predict(
         progress: a progress bar per input (on rank 0 only).
         skip_done: leave out the inputs whose outputs all exist (each is written atomically).
         events, fill, court, court_size: the trajectory stage's outputs (``--events``,
-            ``--fill``, ``--court``, ``--court-size``; :mod:`tracknet.infer.pipeline`).
+            ``--fill``, ``--court``, ``--court-size``; :mod:`tracknet.predict.pipeline`).
 
     Raises:
         UserError: no input, clashing output names, an unusable setting or checkpoint; or the

@@ -9,10 +9,10 @@ Tracker``).
         ...
     track = tracker.predict(frames)               # frames already in memory (numpy or torch)
 
-``tracknet predict`` is a thin layer over the same calls (:mod:`tracknet.predict`). The parts
+``tracknet predict`` is a thin layer over the same calls (:mod:`tracknet.predict.command`). The parts
 are those of the command: the predictor (:mod:`tracknet.infer.predictor`), the tracker
-(:mod:`tracknet.track.tracker`), the file pipeline (:mod:`tracknet.infer.pipeline`) and the
-stream pipeline (:mod:`tracknet.infer.stream`, :mod:`tracknet.io.live`).
+(:mod:`tracknet.track.tracker`), the file pipeline (:mod:`tracknet.predict.pipeline`) and the
+stream pipeline (:mod:`tracknet.predict.stream`, :mod:`tracknet.io.live`).
 """
 
 from __future__ import annotations
@@ -30,20 +30,15 @@ import torch
 from tracknet.config import Config, PredictConfig
 from tracknet.data.background import background_indices
 from tracknet.errors import UserError
-from tracknet.export import onnx_for_run
+from tracknet.infer.export import onnx_for_run
 from tracknet.infer.loading import load_run
 from tracknet.infer.onnx_backend import OnnxModel
-from tracknet.infer.pipeline import (
-    PredictResult,
-    clip_background,
-    open_source,
-    predict_source,
-    track_source,
-)
 from tracknet.infer.predictor import Predictor
-from tracknet.infer.stream import ResultStream, chunks_of
+from tracknet.infer.source import clip_background, open_source, track_source
 from tracknet.io.frames import read_ahead
 from tracknet.io.live import LiveSource, is_live
+from tracknet.predict.pipeline import PredictResult, predict_source
+from tracknet.predict.stream import ResultStream, chunks_of
 from tracknet.track.builder import TrackBuilder
 from tracknet.track.court import Court
 from tracknet.track.result import Track
@@ -178,7 +173,7 @@ class Tracker:
     ) -> PredictResult:
         """What ``tracknet predict`` writes for one input: ``<name>_ball.csv`` (and the details
         CSV, the overlay video, the events and court CSVs) in ``out_dir``; see
-        :func:`tracknet.infer.pipeline.predict_source`."""
+        :func:`tracknet.predict.pipeline.predict_source`."""
         return predict_source(
             self.predictor,
             video,
@@ -195,7 +190,7 @@ class Tracker:
     def stream(
         self, source: str | Path | Iterable, frame_size: tuple[int, int] | None = None
     ) -> ResultStream:
-        """One :class:`~tracknet.infer.stream.StreamPoint` per frame, as soon as it is known.
+        """One :class:`~tracknet.predict.stream.StreamPoint` per frame, as soon as it is known.
 
         Args:
             source: a live source (a URL, ``/dev/videoN``, ``-``: ``predict.live`` settings
