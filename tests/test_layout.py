@@ -47,7 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("eval", ("tracknet.eval",)),
     ("infer", ("tracknet.infer",)),
     ("train", ("tracknet.train",)),
-    ("evaluate", ("tracknet.evaluate", "tracknet.evaluate_events", "tracknet.evaluate_report")),
+    ("evaluate", ("tracknet.evaluate",)),
     ("predict", ("tracknet.predict",)),
     # the programs behind the subcommands; the labelling tool may call infer for suggestions;
     # the root package hands ``Tracker`` (predict.api) out lazily

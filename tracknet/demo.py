@@ -18,8 +18,8 @@ from pathlib import Path
 from tracknet.config import Config, load_config
 from tracknet.constants import ball_csv_name
 from tracknet.data.synth import synthesize
-from tracknet.evaluate import evaluate_checkpoint, evaluate_csv
-from tracknet.evaluate_events import evaluate_events_csv
+from tracknet.evaluate.events import evaluate_events_csv
+from tracknet.evaluate.score import evaluate_checkpoint, evaluate_csv
 from tracknet.infer.loading import load_run
 from tracknet.infer.predictor import Predictor
 from tracknet.models.backbones.random_vit import save_random_vit

@@ -113,7 +113,7 @@ def test_checkpoint_scores_events_on_a_tennis_split(tmp_path, tiny_dinov3, capsy
 def test_checkpoint_sums_event_counts_over_video_clips(tmp_path, tiny_run, monkeypatch):
     """A generic layout: two test videos with ``<stem>_events.csv`` beside their ball CSVs, a
     third without events (left out of event scoring); the stub model sees the bouncing ball."""
-    monkeypatch.setattr("tracknet.evaluate.load_run", stub_loader())
+    monkeypatch.setattr("tracknet.evaluate.score.load_run", stub_loader())
     root = tmp_path / "data"
     positions = _bouncing()
     n = len(positions)

@@ -29,7 +29,7 @@ import yaml
 from tracknet.bench.timing import machine_info
 from tracknet.config import load_config, wh_to_hw
 from tracknet.data.synth import synthesize
-from tracknet.evaluate import evaluate_checkpoint
+from tracknet.evaluate.score import evaluate_checkpoint
 from tracknet.infer.device import keep_freed_memory, prepare_for_inference
 from tracknet.infer.loading import load_run
 from tracknet.models.backbones.random_vit import save_random_vit

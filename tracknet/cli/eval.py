@@ -92,7 +92,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracknet.evaluate import run_eval  # start-up time: torch is heavy for --help
+    from tracknet.evaluate.score import run_eval  # start-up time: torch is heavy for --help
 
     run_eval(
         checkpoint=args.checkpoint,

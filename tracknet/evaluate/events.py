@@ -72,7 +72,7 @@ class EventTally:
 
 
 def plot_fields(track: Track, rows: np.ndarray, truth: list[Event] | None) -> dict[str, Any]:
-    """What :class:`tracknet.evaluate_report.ClipTrack` shows of the trajectory stage for the
+    """What :class:`tracknet.evaluate.report.ClipTrack` shows of the trajectory stage for the
     track's ``rows`` (the labelled frames): fitted flights, predicted and true events, fills."""
     traj = track.trajectory
     if traj is None:

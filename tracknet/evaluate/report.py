@@ -2,7 +2,7 @@
 
 :func:`write_report` writes, into an output folder:
 
-- ``metrics.json``: the result dict of :mod:`tracknet.evaluate`;
+- ``metrics.json``: the result dict of :mod:`tracknet.evaluate.score`;
 - ``metrics.txt``: the fixed-width table (one row per clip, then overall), and the event table
   (hits, bounces, all) when events were scored;
 - ``clips.csv``: the position table as CSV (one row per clip, then ``overall``);
@@ -99,8 +99,8 @@ def write_report(
     """Write ``metrics.json``, ``metrics.txt``, ``clips.csv`` and ``trajectories/<clip>.png``.
 
     Args:
-        result: what :func:`tracknet.evaluate.evaluate_checkpoint` or
-            :func:`tracknet.evaluate.evaluate_csv` returned.
+        result: what :func:`tracknet.evaluate.score.evaluate_checkpoint` or
+            :func:`tracknet.evaluate.score.evaluate_csv` returned.
         out_dir: the folder (created).
         tracks: the per-clip predictions and truth, for the trajectory plots (none without).
         to_input: the frame -> input map the scores used (to mark FP1 on the plots).

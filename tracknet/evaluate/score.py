@@ -10,7 +10,7 @@ Results are the dict of :func:`tracknet.eval.metrics.evaluate_clips` (``overall`
 ``settings``) with the overall scores also at the top level (``tp, tn, fp1, fp2, fn, frames,
 accuracy, precision, recall, f1, rmse``), so ``result["f1"]`` is the F1 of the whole set.
 Hits and bounces are scored too when the labels carry them (``result["events"]``,
-:mod:`tracknet.evaluate_events`); :func:`~tracknet.evaluate_report.write_report` writes the report
+:mod:`tracknet.evaluate.events`); :func:`~tracknet.evaluate.report.write_report` writes the report
 (``metrics.json``, ``metrics.txt``, ``clips.csv``, ``trajectories/<clip>.png``).
 
 :func:`run_eval` is the whole ``tracknet eval`` command as one function.
@@ -38,14 +38,14 @@ from tracknet.data.splits import SPLITS
 from tracknet.errors import DataError, UserError
 from tracknet.eval.events import format_event_table
 from tracknet.eval.metrics import evaluate_clips
-from tracknet.evaluate_events import (
+from tracknet.evaluate.events import (
     EventTally,
     add_events,
     evaluate_events_csv,
     plot_fields,
     write_event_report,
 )
-from tracknet.evaluate_report import ClipTrack, report_text, write_report
+from tracknet.evaluate.report import ClipTrack, report_text, write_report
 from tracknet.infer.loading import load_run, resolve_checkpoint
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.source import open_source, track_source
