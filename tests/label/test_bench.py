@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from tracknet.bench.label import measure
 from tracknet.cli import main
-from tracknet.label.bench import measure
 
 
 def check_summary(summary, n):

@@ -1,4 +1,5 @@
-"""Benchmarks: speed of data loading, models and prediction, and accuracy of model variants.
+"""Benchmarks: speed of data loading, models and prediction, accuracy of model variants, and
+the latency of the labelling tool's frames.
 
 One module a job; ``tracknet bench`` (:mod:`tracknet.cli.bench`) calls one function of each:
 
@@ -7,7 +8,8 @@ One module a job; ``tracknet bench`` (:mod:`tracknet.cli.bench`) calls one funct
 - :mod:`tracknet.bench.data`: frames per second delivered by the training DataLoader;
 - :mod:`tracknet.bench.models`: forward frames per second and peak memory of models, ONNX too;
 - :mod:`tracknet.bench.predict`: end-to-end ``tracknet predict`` next to the model alone;
-- :mod:`tracknet.bench.accuracy`: model variants trained on one fixed synthetic benchmark.
+- :mod:`tracknet.bench.accuracy`: model variants trained on one fixed synthetic benchmark;
+- :mod:`tracknet.bench.label`: how long a frame of ``tracknet label`` takes to reach the page.
 
 The package itself imports nothing: import the module you need.
 """

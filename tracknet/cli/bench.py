@@ -13,7 +13,7 @@ Argument parsing only: each benchmark is a :class:`Benchmark` in :data:`BENCHMAR
 * ``accuracy``: model variants trained on the fixed synthetic benchmark, test scores side by side
   (:func:`tracknet.bench.accuracy.run_accuracy_benchmark`).
 * ``label``: how long a frame of ``tracknet label`` takes to reach the page, stepping and seeking,
-  before and after its background pass (:func:`tracknet.label.bench.run_label_benchmark`).
+  before and after its background pass (:func:`tracknet.bench.label.run_label_benchmark`).
 
 The :mod:`tracknet.bench` modules are imported by the ``run`` functions: they import torch, which
 ``tracknet bench BENCHMARK --help`` does not need.
@@ -253,7 +253,7 @@ def _configure_label(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_label(args: argparse.Namespace) -> int:
-    from tracknet.label.bench import run_label_benchmark  # start-up time: uvicorn, PyAV, torch
+    from tracknet.bench.label import run_label_benchmark  # start-up time: uvicorn, PyAV, torch
 
     run_label_benchmark(
         args.source,
