@@ -9,7 +9,7 @@ trained model), the balls under noise that makes spurious blobs, all pixels belo
 Video: a synthetic 1280x720 H.264 clip (``tracknet bench predict``'s) read with
 :class:`FrameSource` as ``tracknet predict`` reads it (decoding and RGB conversion), and the RGB
 conversion alone on the decoded frames, PyAV's ``to_ndarray(format="rgb24")`` against
-:class:`tracknet.io.video.RgbConverter`, alternating; CPU time (``time.process_time``, every
+:class:`tracknet.io.video.reader.RgbConverter`, alternating; CPU time (``time.process_time``, every
 thread) and wall time, medians.
 
 Image folder: the clip's frames as JPEGs, read with :class:`FrameSource` whole and at the
@@ -91,7 +91,7 @@ def bench_video(frames: int, repeats: int) -> None:
         with av.open(str(video)) as container:
             decoded = list(container.decode(video=0))
         try:
-            from tracknet.io.video import RgbConverter  # not in versions before it was added
+            from tracknet.io.video.reader import RgbConverter  # not in versions before it was added
         except ImportError:
             converters = {}
         else:

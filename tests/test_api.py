@@ -26,7 +26,7 @@ from tracknet.config import ConfigError, load_config
 from tracknet.errors import UserError
 from tracknet.infer.device import autocast_dtype
 from tracknet.infer.loading import resolve_checkpoint
-from tracknet.io.video import VideoReader
+from tracknet.io.video.reader import VideoReader
 from tracknet.models import build_model
 from tracknet.track.result import Track, TrackPoint
 

@@ -14,7 +14,7 @@ from tests.infer.conftest import read_rows, write_spot_video
 from tracknet.cli import main
 from tracknet.io.events import read_events_csv
 from tracknet.io.labels import read_ball_csv
-from tracknet.io.video import VideoReader
+from tracknet.io.video.reader import VideoReader
 
 SIZE = (320, 180)
 BOUNCE = 20

@@ -102,7 +102,7 @@ def test_windows_avoid_unlabelled_frames(tennis_root):
 
 
 def test_frames_are_decoded_lazily(tennis_root, monkeypatch):
-    import tracknet.io.video as video
+    import tracknet.io.video.reader as video
 
     calls = []
     real = video.open_image

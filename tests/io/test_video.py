@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tracknet.errors import DataError
-from tracknet.io.video import (
+from tracknet.io.video.reader import (
     RgbConverter,
     VideoReader,
     VideoWriter,

@@ -45,7 +45,9 @@ from tracknet.data.formats import Clip, is_visible, load_clips
 from tracknet.data.frame_cache import CacheReport, FrameCache, build_caches, is_auto
 from tracknet.data.splits import SPLITS, split_clips
 from tracknet.errors import DataError, StorageError, UserError
-from tracknet.io import video  # the module: tests count the calls of video.open_image
+from tracknet.io.video import (
+    reader as video,  # the module: tests count the calls of video.open_image
+)
 from tracknet.utils import log
 
 if TYPE_CHECKING:

@@ -58,7 +58,7 @@ from tracknet.data.frame_file import (
     write_frame_file,
 )
 from tracknet.errors import DataError, StorageError
-from tracknet.io import video
+from tracknet.io.video import reader as video
 from tracknet.utils import atomic_path, log, make_dirs, remove_stale_temporaries, storage_error
 
 try:

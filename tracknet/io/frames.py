@@ -25,7 +25,7 @@ from PIL import Image
 from tracknet.constants import IMAGE_FOLDER_FPS, IMAGE_SUFFIXES
 from tracknet.errors import DataError
 from tracknet.io.labels import natural_key
-from tracknet.io.video import VideoReader, open_image, probe_video, read_frames
+from tracknet.io.video.reader import VideoReader, open_image, probe_video, read_frames
 
 log = logging.getLogger("tracknet.io")
 

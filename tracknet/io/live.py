@@ -37,7 +37,7 @@ import av
 import numpy as np
 
 from tracknet.errors import DataError
-from tracknet.io.video import RgbConverter
+from tracknet.io.video.reader import RgbConverter
 
 log = logging.getLogger("tracknet.live")
 

@@ -44,7 +44,7 @@ from PIL import Image
 
 import tracknet
 from tracknet.errors import DataError
-from tracknet.io.video import VideoReader
+from tracknet.io.video.reader import VideoReader
 from tracknet.utils import log
 
 JPEG_QUALITY = 90
