@@ -31,7 +31,7 @@ import numpy as np
 
 from tracknet.constants import ball_csv_name
 from tracknet.io.labels import TrackLabels, write_ball_csv
-from tracknet.io.video.reader import probe_video
+from tracknet.io.video.probe import probe_video
 
 VIDEO_SUFFIX = ".mp4"
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tests.infer.conftest import FRAME_SIZE, spot_frame
-from tracknet.io.video.reader import VideoWriter
+from tracknet.io.video.writer import VideoWriter
 
 
 def write_ts_clip(path: Path, positions: Sequence, size=FRAME_SIZE, fps: float = 25.0) -> Path:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tracknet.cli import main
-from tracknet.io.video.reader import probe_video
+from tracknet.io.video.probe import probe_video
 
 METRIC_KEYS = {"tp", "tn", "fp1", "fp2", "fn", "accuracy", "precision", "recall", "f1", "rmse"}
 

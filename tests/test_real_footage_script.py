@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import load_script
 from tracknet.data.formats import load_clips
-from tracknet.io.video.reader import VideoWriter
+from tracknet.io.video.writer import VideoWriter
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from tests.infer.conftest import (
     write_spot_video,
 )
 from tracknet.cli import main
-from tracknet.io.video.reader import probe_video
+from tracknet.io.video.probe import probe_video
 from tracknet.predict.inputs import input_bytes, shard_largest_first
 
 REPO = Path(__file__).resolve().parents[2]

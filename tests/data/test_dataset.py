@@ -102,11 +102,11 @@ def test_windows_avoid_unlabelled_frames(tennis_root):
 
 
 def test_frames_are_decoded_lazily(tennis_root, monkeypatch):
-    import tracknet.io.video.reader as video
+    import tracknet.io.image as image
 
     calls = []
-    real = video.open_image
-    monkeypatch.setattr(video, "open_image", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = image.open_image
+    monkeypatch.setattr(image, "open_image", lambda *a, **k: calls.append(a) or real(*a, **k))
     ds = ClipWindowDataset(load_clips(tennis_root), CODEC, frames_per_clip=2)
     assert calls == []
     ds[0]

@@ -21,7 +21,7 @@ from tracknet.data.dataset import load_split
 from tracknet.data.formats import detect_format, is_visible, load_clips
 from tracknet.errors import DataError
 from tracknet.io.labels import DataProblems, TrackLabels, write_ball_csv, write_tennis_csv
-from tracknet.io.video.reader import VideoWriter
+from tracknet.io.video.writer import VideoWriter
 
 SIZE = (64, 36)  # (W, H) of the fixture frames
 

@@ -163,7 +163,7 @@ def write_spot_video(
     fps: float = 25.0,
     codec: str = "libx264",
 ) -> Path:
-    from tracknet.io.video.reader import VideoWriter
+    from tracknet.io.video.writer import VideoWriter
 
     with VideoWriter(path, fps=fps, size=size, codec=codec) as writer:
         for xy in positions:

@@ -24,7 +24,7 @@ from tracknet.data.codec import HeatmapCodec
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.source import open_source, track_source
 from tracknet.io.frames import FrameSource
-from tracknet.io.video.reader import open_image
+from tracknet.io.image import open_image
 from tracknet.predict.pipeline import predict_source
 
 REPO = Path(__file__).resolve().parents[2]

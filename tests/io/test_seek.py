@@ -10,7 +10,8 @@ import pytest
 
 from tests.io.test_video import frame_index, write_video
 from tracknet.errors import DataError
-from tracknet.io.video.reader import FrameSeeker, VideoReader, keyframe_indices
+from tracknet.io.video.reader import VideoReader
+from tracknet.io.video.seek import FrameSeeker, keyframe_indices
 
 COUNT, GOP = 40, 8  # the frames encode their index up to 42
 

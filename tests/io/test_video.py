@@ -11,15 +11,11 @@ import pytest
 from PIL import Image
 
 from tracknet.errors import DataError
-from tracknet.io.video.reader import (
-    RgbConverter,
-    VideoReader,
-    VideoWriter,
-    close_cached_videos,
-    open_image,
-    probe_video,
-    read_frames,
-)
+from tracknet.io.image import open_image
+from tracknet.io.video.probe import probe_video
+from tracknet.io.video.reader import RgbConverter, VideoReader
+from tracknet.io.video.seek import close_cached_videos, read_frames
+from tracknet.io.video.writer import VideoWriter
 
 WIDTH, HEIGHT, FPS, COUNT = 64, 48, 25, 40
 STEP = 6  # red level per frame index

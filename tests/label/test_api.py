@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from starlette.testclient import TestClient
 
-from tracknet.io.video.reader import read_frames
+from tracknet.io.video.seek import read_frames
 from tracknet.label.app import STATIC_DIR, STATIC_FILES, create_app
 from tracknet.label.server import open_session
 from tracknet.label.suggest import Suggestions, review_queue

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tracknet.io.video.reader import read_frames
+from tracknet.io.video.seek import read_frames
 from tracknet.label.frames import FrameServer
 from tracknet.label.jpeg_cache import JpegCache
 from tracknet.label.source import open_source

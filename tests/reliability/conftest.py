@@ -80,7 +80,7 @@ def run_copy(trained_run, tmp_path) -> Path:
 
 def write_video(path: Path, frames: int = 24, size=(96, 64), gop: int = 4) -> Path:
     """A small H.264 MP4 of a moving bright square (short GOP: damage stays local)."""
-    from tracknet.io.video.reader import VideoWriter
+    from tracknet.io.video.writer import VideoWriter
 
     w, h = size
     with VideoWriter(path, fps=25, size=size, gop=gop) as writer:

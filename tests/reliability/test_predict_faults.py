@@ -89,7 +89,7 @@ def test_damaged_video_gets_a_row_per_frame_and_a_count(
 def test_crash_while_writing_the_overlay_keeps_the_previous_one(
     capsys, monkeypatch, clean_video, trained_run, tmp_path
 ):
-    from tracknet.io.video import reader as video_io
+    from tracknet.io.video import writer as video_io
 
     out = tmp_path / "out"
     code, _, err = _predict(capsys, clean_video, trained_run, out, "--overlay")
@@ -136,7 +136,7 @@ def test_interrupted_predict_leaves_no_output_in_place(
     capsys, monkeypatch, clean_video, trained_run, tmp_path
 ):
     """Ctrl-C half-way through the overlay: no overlay at its final name, nothing temporary."""
-    from tracknet.io.video import reader as video_io
+    from tracknet.io.video import writer as video_io
 
     real = video_io.VideoWriter.write
 
@@ -154,7 +154,7 @@ def test_interrupted_predict_leaves_no_output_in_place(
 
 KILL_IN_OVERLAY = """
 import os, signal, sys
-from tracknet.io.video import reader as video
+from tracknet.io.video import writer as video
 real = video.VideoWriter.write
 def write(self, frame):
     if self.frames_written == 5:

@@ -42,7 +42,8 @@ import uvicorn
 
 from tracknet.bench.timing import machine_info, peak_rss_mb, print_table, rss_mb, write_json
 from tracknet.data.synth import synthesize
-from tracknet.io.video.reader import VideoReader, VideoWriter
+from tracknet.io.video.reader import VideoReader
+from tracknet.io.video.writer import VideoWriter
 from tracknet.label.app import create_app
 from tracknet.label.server import bind, open_session
 

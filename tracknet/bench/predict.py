@@ -35,7 +35,7 @@ from tracknet.infer.loading import load_run
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.source import track_source
 from tracknet.io.frames import FrameSource
-from tracknet.io.video.reader import VideoWriter
+from tracknet.io.video.writer import VideoWriter
 from tracknet.predict.outputs import write_track_csv
 from tracknet.predict.pipeline import predict_source
 

@@ -45,9 +45,8 @@ from tracknet.data.formats import Clip, is_visible, load_clips
 from tracknet.data.frame_cache import CacheReport, FrameCache, build_caches, is_auto
 from tracknet.data.splits import SPLITS, split_clips
 from tracknet.errors import DataError, StorageError, UserError
-from tracknet.io.video import (
-    reader as video,  # the module: tests count the calls of video.open_image
-)
+from tracknet.io import image  # the module: tests count the calls of image.open_image
+from tracknet.io.video.seek import read_frames
 from tracknet.utils import log
 
 if TYPE_CHECKING:
@@ -288,10 +287,10 @@ class ClipWindowDataset(Dataset):
     def _decode(self, clip: Clip, frames: np.ndarray) -> np.ndarray:
         """``uint8 [T, H, W, 3]``: the frames as decoded (JPEGs possibly at reduced scale)."""
         if clip.is_video:
-            return video.read_frames(clip.source, frames.tolist())
+            return read_frames(clip.source, frames.tolist())
         # Draft mode decodes a JPEG at 1/2, 1/4 or 1/8 scale, never below the target size.
         target, _ = self.codec.scaled_size(clip.frame_size)
-        return np.stack([video.open_image(clip.source[f], target_size=target) for f in frames])
+        return np.stack([image.open_image(clip.source[f], target_size=target) for f in frames])
 
     def _cached(self, clip: Clip, frames: np.ndarray) -> np.ndarray | None:
         """``uint8 [T, H_in, W_in, 3]`` from the frame cache, or None (no cache, or unwritable)."""

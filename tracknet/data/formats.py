@@ -51,7 +51,7 @@ from tracknet.io.labels import (
     read_ball_csv,
     read_tennis_csv,
 )
-from tracknet.io.video.reader import probe_video
+from tracknet.io.video.probe import probe_video
 
 FORMATS = ("tennis", "shuttlecock", "generic")
 TENNIS_LABEL_NAME = TENNIS_LABEL_CSV.lower()  # compared case-insensitively

@@ -58,7 +58,8 @@ from tracknet.data.frame_file import (
     write_frame_file,
 )
 from tracknet.errors import DataError, StorageError
-from tracknet.io.video import reader as video
+from tracknet.io.image import open_image
+from tracknet.io.video.reader import VideoReader
 from tracknet.utils import atomic_path, log, make_dirs, remove_stale_temporaries, storage_error
 
 try:
@@ -284,7 +285,7 @@ class FrameCache:
     def _resized_frames(self, clip: Clip) -> Iterator[tuple[int, np.ndarray]]:
         """``(index, uint8 [H_in, W_in, 3])`` of every frame that decodes, in order."""
         if clip.is_video:
-            with video.VideoReader(clip.source, warn=False) as reader:
+            with VideoReader(clip.source, warn=False) as reader:
                 for index, frame in reader:
                     if index >= clip.num_frames:
                         break
@@ -293,7 +294,7 @@ class FrameCache:
         target, _ = self.codec.scaled_size(clip.frame_size)
         for index, path in enumerate(clip.source):
             try:
-                image = video.open_image(path, target_size=target)
+                image = open_image(path, target_size=target)
             except DataError as exc:
                 log.warning("%s", exc)
                 continue

@@ -50,7 +50,7 @@ from tracknet.infer.loading import load_run, resolve_checkpoint
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.source import open_source, track_source
 from tracknet.io.labels import TrackLabels, read_any_labels, read_ball_csv
-from tracknet.io.video.reader import probe_video
+from tracknet.io.video.probe import probe_video
 from tracknet.utils import atomic_write_text
 
 log = logging.getLogger("tracknet.eval")

@@ -24,8 +24,11 @@ from PIL import Image
 
 from tracknet.constants import IMAGE_FOLDER_FPS, IMAGE_SUFFIXES
 from tracknet.errors import DataError
+from tracknet.io.image import open_image
 from tracknet.io.labels import natural_key
-from tracknet.io.video.reader import VideoReader, open_image, probe_video, read_frames
+from tracknet.io.video.probe import probe_video
+from tracknet.io.video.reader import VideoReader
+from tracknet.io.video.seek import read_frames
 
 log = logging.getLogger("tracknet.io")
 

@@ -1,12 +1,12 @@
 """Frames of the labelled source as JPEG bytes, fast enough to step through a 1080p video.
 
 * Image folders: a JPEG file is served as it is (no decoding); other images are decoded with
-  :func:`tracknet.io.video.reader.open_image` and encoded once.
+  :func:`tracknet.io.image.open_image` and encoded once.
 * Videos: a background pass (:mod:`tracknet.label.jpeg_cache`, a separate process at low
   priority, held while this server decodes) decodes the whole video once after start-up (once
   the first frame is out) and writes every frame as a JPEG file; a frame it has passed is a
   file read, wherever it is. Before the pass gets there, one thread of the server owns the
-  decoding (:class:`tracknet.io.video.reader.FrameSeeker`, which keeps the container open, decodes
+  decoding (:class:`tracknet.io.video.seek.FrameSeeker`, which keeps the container open, decodes
   forward and, with the keyframe index of a packet scan made at start-up, seeks to the nearest
   keyframe before a frame only). A request for frame ``i`` is served first; then the thread
   decodes the next frames (``i+1 .. i+prefetch``) ahead of the user when that needs no seek,
@@ -26,7 +26,8 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from tracknet.errors import DataError
-from tracknet.io.video.reader import FrameSeeker, keyframe_indices, open_image
+from tracknet.io.image import open_image
+from tracknet.io.video.seek import FrameSeeker, keyframe_indices
 from tracknet.label.jpeg_cache import JPEG_QUALITY, JpegCache, encode_jpeg
 from tracknet.label.source import LabelSource
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from tracknet.io.events import Event
 from tracknet.io.frames import FrameSource
-from tracknet.io.video.reader import VideoWriter
+from tracknet.io.video.writer import VideoWriter
 from tracknet.track.result import Track
 
 DETECTED_RGB = (255, 40, 40)

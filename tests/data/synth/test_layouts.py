@@ -6,7 +6,8 @@ import csv
 
 from tracknet.data.synth import clip_rng, plan_clip, synthesize
 from tracknet.io.labels import BALL_CSV_HEADER, TENNIS_CSV_HEADER
-from tracknet.io.video.reader import VideoReader, probe_video
+from tracknet.io.video.probe import probe_video
+from tracknet.io.video.reader import VideoReader
 
 SIZE = (320, 180)
 

@@ -4,7 +4,7 @@ Tennis clips are folders of JPEG frames with a ``Label.csv``; shuttlecock and ge
 H.264 videos with a ``<stem>_ball.csv`` (in ``matchN/csv/`` for shuttlecock, beside the video
 otherwise) and, beside it, a ``<stem>_events.csv`` with the hits and bounces the tennis layout
 keeps in its ``status`` column (:mod:`tracknet.io.events`). Files appear whole: a frame folder is built under a hidden name and renamed, videos
-are written through :class:`~tracknet.io.video.reader.VideoWriter`.
+are written through :class:`~tracknet.io.video.writer.VideoWriter`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tracknet.data.synth.plan import ClipPlan
 from tracknet.data.synth.render import iter_clip
 from tracknet.io.events import events_csv_name, events_from_labels, write_events_csv
 from tracknet.io.labels import write_ball_csv, write_tennis_csv
-from tracknet.io.video.reader import VideoWriter
+from tracknet.io.video.writer import VideoWriter
 
 CLIPS_PER_GAME = 2  # tennis layout: clip k goes to game k // 2 + 1
 RALLIES_PER_MATCH = 3  # shuttlecock layout: clip k goes to match k // 3 + 1
