@@ -20,7 +20,8 @@ from tracknet.data import formats
 from tracknet.data.dataset import load_split
 from tracknet.data.formats import detect_format, is_visible, load_clips
 from tracknet.errors import DataError
-from tracknet.io.labels import DataProblems, TrackLabels, write_ball_csv, write_tennis_csv
+from tracknet.io.data_problems import DataProblems
+from tracknet.io.labels import TrackLabels, write_ball_csv, write_tennis_csv
 from tracknet.io.video.writer import VideoWriter
 
 SIZE = (64, 36)  # (W, H) of the fixture frames

@@ -14,8 +14,8 @@ from tracknet.cli import main
 from tracknet.config import ConfigError, LabelsConfig, load_config
 from tracknet.data.formats import is_visible
 from tracknet.errors import DataError
+from tracknet.io.data_problems import DataProblems
 from tracknet.io.labels import (
-    DataProblems,
     TrackLabels,
     read_any_labels,
     read_ball_csv,

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from tracknet.errors import DataError
+from tracknet.io.data_problems import DataProblems
+from tracknet.io.label_columns import match_columns
 from tracknet.io.labels import (
-    DataProblems,
     TrackLabels,
-    match_columns,
     natural_key,
     read_any_labels,
     read_ball_csv,

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tracknet.errors import DataError
+from tracknet.io.data_problems import DataProblems
 from tracknet.io.labels import (
-    DataProblems,
     TrackLabels,
     read_any_labels,
     read_ball_csv,

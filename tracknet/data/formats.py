@@ -44,13 +44,8 @@ from tracknet.constants import (
     VIDEO_SUFFIXES,
 )
 from tracknet.errors import DataError
-from tracknet.io.labels import (
-    DataProblems,
-    TrackLabels,
-    natural_key,
-    read_ball_csv,
-    read_tennis_csv,
-)
+from tracknet.io.data_problems import DataProblems
+from tracknet.io.labels import TrackLabels, natural_key, read_ball_csv, read_tennis_csv
 from tracknet.io.video.probe import probe_video
 
 FORMATS = ("tennis", "shuttlecock", "generic")

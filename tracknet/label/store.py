@@ -43,11 +43,10 @@ from pathlib import Path
 import numpy as np
 
 from tracknet.errors import DataError, UserError
+from tracknet.io.data_problems import DataProblems
+from tracknet.io.label_columns import BALL_CSV_HEADER, match_columns
 from tracknet.io.labels import (
-    BALL_CSV_HEADER,
-    DataProblems,
     TrackLabels,
-    match_columns,
     read_ball_csv,
     read_tennis_csv,
     write_ball_csv,

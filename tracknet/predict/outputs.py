@@ -22,7 +22,8 @@ from pathlib import Path
 
 from tracknet.errors import UserError
 from tracknet.io.events import events_csv_name, write_events_csv
-from tracknet.io.labels import BALL_CSV_HEADER, ball_csv_row
+from tracknet.io.label_columns import BALL_CSV_HEADER
+from tracknet.io.labels import ball_csv_row
 from tracknet.predict.court_report import court_csv_name, court_rows, court_summary, write_court_csv
 from tracknet.track.court import Court
 from tracknet.track.result import Track

@@ -31,7 +31,8 @@ import torch
 
 from tracknet.constants import DETAILS_CSV_SUFFIX, ball_csv_name
 from tracknet.infer.predictor import Predictor, WindowScheduler
-from tracknet.io.labels import BALL_CSV_HEADER, ball_csv_row
+from tracknet.io.label_columns import BALL_CSV_HEADER
+from tracknet.io.labels import ball_csv_row
 from tracknet.io.live import LiveFrame, LiveSource
 from tracknet.predict.details import DETAILS_HEADER, format_candidates
 from tracknet.track.builder import FramePrediction, TrackBuilder

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 from tracknet.data.synth import clip_rng, plan_clip, synthesize
-from tracknet.io.labels import BALL_CSV_HEADER, TENNIS_CSV_HEADER
+from tracknet.io.label_columns import BALL_CSV_HEADER, TENNIS_CSV_HEADER
 from tracknet.io.video.probe import probe_video
 from tracknet.io.video.reader import VideoReader
 
