@@ -1,6 +1,6 @@
 """The checks behind ``tests/test_layout.py``, as plain functions of a package folder, so they
 run on the real ``tracknet/`` and on small hand-made packages alike. Nothing here is imported by
-the package; the package is parsed, never imported.
+the package; the package is parsed, never imported (except by :func:`modules_loading`).
 
 What counts as an import edge between two modules of the package:
 
@@ -25,13 +25,21 @@ run of imports on consecutive lines shares the comment above its first statement
 
 A file above :data:`MAX_LINES` lines says why in its module docstring, in a sentence that starts
 with ``Long because`` (e.g. "Long because the two readers share one row checker.").
+
+One check runs code instead of parsing it: :func:`modules_loading` imports modules in a fresh
+interpreter and says which heavy third-party modules (torch) they bring in, directly or through
+what they import.
 """
 
 from __future__ import annotations
 
 import ast
 import io
+import json
+import os
 import re
+import subprocess
+import sys
 import tokenize
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -441,3 +449,36 @@ def layer_violations(
                     f"{e.where()}: {e.source} imports {e.target}{how}: {below} never uses {above}"
                 )
     return problems + sorted(broken)
+
+
+# --------------------------------------------------------------------------- what an import loads
+_LOADS = """
+import importlib, json, sys
+names, banned = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+found = []
+for name in names:
+    before = {b for b in banned if b in sys.modules}
+    importlib.import_module(name)
+    found += [[name, b] for b in banned if b in sys.modules and b not in before]
+print(json.dumps(found))
+"""
+
+
+def modules_loading(
+    names: Iterable[str], banned: Iterable[str], path: Path = REPO_ROOT
+) -> list[str]:
+    """``"module loads heavy"`` for each of ``banned`` (top-level module names) that importing
+    ``names`` one by one, in a fresh interpreter with ``path`` first on ``sys.path``, loads; each
+    is blamed on the first module whose import brought it in. This one runs the imports (the
+    other checks parse): what a module loads through its imports is only known at run time."""
+    result = subprocess.run(
+        [sys.executable, "-c", _LOADS, json.dumps(list(names)), json.dumps(list(banned))],
+        capture_output=True,
+        text=True,
+        cwd=path,
+        env={**os.environ, "PYTHONPATH": str(path)},
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"importing failed:\n{result.stderr}")
+    return [f"{name} loads {heavy}" for name, heavy in json.loads(result.stdout)]

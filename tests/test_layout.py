@@ -1,7 +1,8 @@
 """The shape of the package, checked from the source: no import cycles between tracknet modules
 (imports inside functions count, ``if TYPE_CHECKING:`` imports do not: they never run), layers
 that only look down, imports at module top unless a comment says why, and no file above 500 lines
-unless its module docstring has a sentence starting with ``Long because``.
+unless its module docstring has a sentence starting with ``Long because``. One check runs the
+imports instead: the layers below the model (base, io, track, eval) never load torch.
 
 The exact rules (what counts as an edge, what counts as a reason) are in
 ``tests/layout_checks.py``. The tests at the end run each check on small hand-made packages, so
@@ -29,6 +30,7 @@ from tests.layout_checks import (
     layer_of,
     layer_violations,
     long_files_without_reason,
+    modules_loading,
     show_path,
     unexplained_inner_imports,
 )
@@ -41,21 +43,33 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "tracknet"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("tracknet.errors", "tracknet.constants", "tracknet.utils", "tracknet.config")),
     ("io", ("tracknet.io",)),
+    # tracking over time on numpy arrays: below everything that needs torch (TORCH_FREE)
     ("track", ("tracknet.track",)),
     ("data", ("tracknet.data",)),
     ("models", ("tracknet.models",)),
     ("eval", ("tracknet.eval",)),
+    # the model runner: a source through the model and the tracker into a Track
     ("infer", ("tracknet.infer",)),
     ("train", ("tracknet.train",)),
+    # scoring a checkpoint (through infer) or CSVs; the predict command above never scores
     ("evaluate", ("tracknet.evaluate",)),
+    # the predict command, its Python API (Tracker) and its output files
     ("predict", ("tracknet.predict",)),
-    # the programs behind the subcommands; the labelling tool may call infer for suggestions;
-    # the root package hands ``Tracker`` (predict.api) out lazily
+    # the programs behind the other subcommands; the labelling tool calls infer for suggestions
+    # and track for its review queue; the root package hands ``Tracker`` out lazily
     ("apps", ("tracknet", "tracknet.bench", "tracknet.demo", "tracknet.label")),
     ("cli", ("tracknet.cli", "tracknet.__main__")),
 ]
-# Edges forbidden although the layer order alone would allow them: training never runs inference.
-FORBIDDEN: list[tuple[str, str]] = [("tracknet.train", "tracknet.infer")]
+# Edges forbidden although the layer order alone would allow them: training never runs inference;
+# predicting never scores (evaluate and predict are siblings on top of infer).
+FORBIDDEN: list[tuple[str, str]] = [
+    ("tracknet.train", "tracknet.infer"),
+    ("tracknet.predict", "tracknet.evaluate"),
+]
+# Layers that never load torch, directly or through what they import: reading files, tracking
+# and scoring run without a model (the labelling tool's review queue, scoring another tool's CSV).
+TORCH_FREE = ("base", "io", "track", "eval")
+HEAVY = ("torch",)
 
 
 # --------------------------------------------------------------------------- the package itself
@@ -97,12 +111,23 @@ def test_no_long_file_without_a_reason(package):
 
 
 def test_layers_only_look_down(package):
-    """errors/constants/utils/config < io < data < models < eval < infer < train < evaluate <
-    export/bench/demo < cli: a module never imports a layer above its own (and train never
-    imports infer)."""
+    """errors/constants/utils/config < io < track < data < models < eval < infer < train <
+    evaluate < predict < bench/demo/label < cli: a module never imports a layer above its own
+    (and train never imports infer, predict never imports evaluate)."""
     modules, edges = package
     problems = layer_violations(edges, modules, LAYERS, FORBIDDEN)
     _fail_listing("layering broken", problems)
+
+
+def test_numpy_layers_import_no_torch(package):
+    """Every module of the base, io, track and eval layers imports without loading torch, checked
+    by importing them in a fresh interpreter (through any import chain, not only direct ones)."""
+    modules, _ = package
+    layers = dict(LAYERS)
+    prefixes = [p for name in TORCH_FREE for p in layers[name]]
+    names = sorted(n for n in modules if any(n == p or n.startswith(p + ".") for p in prefixes))
+    assert any(n.startswith("tracknet.track.") for n in names)
+    _fail_listing("torch-free layers loading torch", modules_loading(names, HEAVY))
 
 
 def test_model_tests_do_not_need_inference():
@@ -379,3 +404,19 @@ def test_layering_finds_upward_edges_and_unplaced_modules(tmp_path):
     assert layer_of("pkg", layers, "pkg") == 0 and layer_of("pkg.x", layers, "pkg") is None
     assert layer_of("pkg.tools.small", layers, "pkg") == 0  # the longest prefix wins
     assert layer_of("pkg.errorsx", layers, "pkg") is None  # a prefix ends at a dot
+
+
+def test_modules_loading_blames_the_first_import_that_loads_a_heavy_module(tmp_path):
+    (tmp_path / "heavy.py").write_text("")
+    _package(
+        tmp_path,
+        {
+            "light.py": "import json\n",
+            "uses.py": "from pkg import light\nimport heavy\n",
+            "again.py": "import heavy\nfrom pkg import uses\n",
+        },
+    )
+    names = ["pkg.light", "pkg.uses", "pkg.again"]
+    assert modules_loading(names, ["heavy", "missing"], path=tmp_path) == ["pkg.uses loads heavy"]
+    assert modules_loading(["pkg.light"], ["heavy"], path=tmp_path) == []
+    assert modules_loading(["pkg.again"], ["heavy"], path=tmp_path) == ["pkg.again loads heavy"]

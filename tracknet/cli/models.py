@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tracknet.errors import UserError
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", help="one bundled model: its whole card")
@@ -19,8 +21,7 @@ def _figure(figures: dict, key: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tracknet.errors import UserError
-    from tracknet.models.zoo import bundled_models
+    from tracknet.models.zoo import bundled_models  # start-up time: tracknet.models loads torch
 
     models = bundled_models()
     if args.name is not None:
