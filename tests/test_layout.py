@@ -43,11 +43,11 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "tracknet"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("tracknet.errors", "tracknet.constants", "tracknet.utils", "tracknet.config")),
     ("io", ("tracknet.io",)),
-    # tracking over time on numpy arrays: below everything that needs torch (TORCH_FREE)
+    # tracking over time and scoring, on numpy arrays: below everything that loads torch
     ("track", ("tracknet.track",)),
+    ("eval", ("tracknet.eval",)),
     ("data", ("tracknet.data",)),
     ("models", ("tracknet.models",)),
-    ("eval", ("tracknet.eval",)),
     # the model runner: a source through the model and the tracker into a Track
     ("infer", ("tracknet.infer",)),
     ("train", ("tracknet.train",)),
@@ -66,8 +66,8 @@ FORBIDDEN: list[tuple[str, str]] = [
     ("tracknet.train", "tracknet.infer"),
     ("tracknet.predict", "tracknet.evaluate"),
 ]
-# Layers that never load torch, directly or through what they import: reading files, tracking
-# and scoring run without a model (the labelling tool's review queue, scoring another tool's CSV).
+# The layers below data never load torch, directly or through what they import: reading files,
+# tracking and scoring run without a model (the labelling tool's review queue, scoring a CSV).
 TORCH_FREE = ("base", "io", "track", "eval")
 HEAVY = ("torch",)
 
@@ -111,7 +111,7 @@ def test_no_long_file_without_a_reason(package):
 
 
 def test_layers_only_look_down(package):
-    """errors/constants/utils/config < io < track < data < models < eval < infer < train <
+    """errors/constants/utils/config < io < track < eval < data < models < infer < train <
     evaluate < predict < bench/demo/label < cli: a module never imports a layer above its own
     (and train never imports infer, predict never imports evaluate)."""
     modules, edges = package
@@ -123,6 +123,7 @@ def test_numpy_layers_import_no_torch(package):
     """Every module of the base, io, track and eval layers imports without loading torch, checked
     by importing them in a fresh interpreter (through any import chain, not only direct ones)."""
     modules, _ = package
+    assert [name for name, _ in LAYERS[: len(TORCH_FREE)]] == list(TORCH_FREE)  # the lowest
     layers = dict(LAYERS)
     prefixes = [p for name in TORCH_FREE for p in layers[name]]
     names = sorted(n for n in modules if any(n == p or n.startswith(p + ".") for p in prefixes))

@@ -6,5 +6,5 @@ Modules: :mod:`~tracknet.label.source` (what SOURCE is and where its labels go),
 a video's frames on disk), :mod:`~tracknet.label.suggest` (model suggestions, review queue,
 interpolation), :mod:`~tracknet.label.doubt` (the review queue's ranking),
 :mod:`~tracknet.label.app` (the ASGI app), :mod:`~tracknet.label.server`
-(uvicorn), :mod:`~tracknet.bench.label` (frame latency), and ``static/`` (the page).
+(uvicorn), and ``static/`` (the page). Its frame latency is measured by :mod:`tracknet.bench.label`.
 """
