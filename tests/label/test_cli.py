@@ -12,9 +12,10 @@ import pytest
 
 from tests.label.conftest import CLIP_SIZE, Server
 from tracknet.cli import main
+from tracknet.label.confirmed import make_label
 from tracknet.label.server import is_loopback, page_url
 from tracknet.label.source import open_source
-from tracknet.label.store import LabelStore, make_label
+from tracknet.label.store import LabelStore
 
 
 def get(url: str, headers: dict | None = None) -> tuple[int, bytes]:

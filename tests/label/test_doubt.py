@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tests.label.test_api import fill
+from tracknet.label.confirmed import make_label
 from tracknet.label.doubt import REVIEW_NEED, Track, curve_distance, flight, rank, rival_score
 from tracknet.label.source import open_source
-from tracknet.label.store import make_label
 from tracknet.label.suggest import Suggestions
 
 SIZE = (1280, 720)

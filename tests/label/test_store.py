@@ -14,14 +14,10 @@ from tests.label.conftest import CLIP_SIZE
 from tracknet.data.formats import load_clips
 from tracknet.errors import DataError, UserError
 from tracknet.io.labels import read_ball_csv
+from tracknet.label.confirmed import make_label
+from tracknet.label.journal import journal_path
 from tracknet.label.source import open_source
-from tracknet.label.store import (
-    ChangedLabelError,
-    LabelStore,
-    StaleEditError,
-    journal_path,
-    make_label,
-)
+from tracknet.label.store import ChangedLabelError, LabelStore, StaleEditError
 
 
 def store_of(source, labels=None) -> LabelStore:

@@ -28,17 +28,11 @@ is a 404. Write requests must be ``application/json`` (415 otherwise), at most 1
 when the browser says where they come from (``Origin``), come from this server's own page (403).
 With a ``token``, every request must carry it (``?token=`` once, then a cookie) or gets 401;
 ``allowed_hosts`` (the loopback names when bound to 127.0.0.1) refuses other ``Host`` headers,
-which stops DNS-rebinding pages.
+which stops DNS-rebinding pages. The parsing and the guard are :mod:`tracknet.label.web`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import math
-import re
-import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,17 +40,28 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracknet.errors import DataError, StorageError
+from tracknet.label.confirmed import Label, make_label
 from tracknet.label.frames import FrameServer
 from tracknet.label.source import LabelSource
-from tracknet.label.store import Label, LabelStore, StaleEditError, make_label
+from tracknet.label.store import LabelStore, StaleEditError
 from tracknet.label.suggest import Suggestions, interpolation, review_queue
+from tracknet.label.web import (
+    Guard,
+    HTTPError,
+    check_fields,
+    error_response,
+    integer_field,
+    json_body,
+    number_field,
+    query_integer,
+    shown,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_FILES = {
@@ -64,19 +69,6 @@ STATIC_FILES = {
     "draw.js": "text/javascript; charset=utf-8",
     "sync.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
-}
-MAX_BODY = 1 << 20
-_ASCII_INTEGER = re.compile(r"-?[0-9]{1,18}")  # query values: ASCII digits only (not "٣" or "²")
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict = 2, 40, 40, 4, 4
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # the token in the URL stays here
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; "
-        "style-src 'self'; connect-src 'self'; frame-ancestors 'none'"
-    ),
 }
 
 
@@ -97,78 +89,6 @@ class LabelSession:
         self.store.close()
 
 
-class HTTPError(Exception):
-    """An answer with a status and a one-line message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
-
-
-def _shown(value: Any) -> str:
-    """A short ``repr`` of a value from a request, for an error message (nested lists or long
-    strings are cut: a message never echoes a whole body, and never recurses deep)."""
-    return _SHORT.repr(value)
-
-
-def _query_integer(raw: str | None, signed: bool = False) -> int | None:
-    """``raw`` as an integer when it is one in ASCII digits (a leading ``-`` when ``signed``);
-    None otherwise (other scripts' digits, which ``str.isdigit`` accepts, are refused)."""
-    if raw is None or not _ASCII_INTEGER.fullmatch(raw) or (raw.startswith("-") and not signed):
-        return None
-    return int(raw)
-
-
-# --------------------------------------------------------------------------- request parsing
-async def _json_body(request: Request) -> dict:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise HTTPError(415, "send the body as application/json")
-    declared = _query_integer(request.headers.get("content-length"))
-    if declared is not None and declared > MAX_BODY:
-        raise HTTPError(413, f"request body larger than {MAX_BODY} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise HTTPError(413, f"request body larger than {MAX_BODY} bytes")
-    try:
-        data = json.loads(bytes(body))
-    except ValueError as exc:  # also text that is not UTF-8, and integers too long to convert
-        raise HTTPError(400, f"the body is not valid JSON ({exc})") from None
-    except RecursionError:  # e.g. '[' * 1000 + ']' * 1000: deeper than the parser goes
-        raise HTTPError(400, "the body is not valid JSON (nested too deep)") from None
-    if not isinstance(data, dict):
-        raise HTTPError(400, "the body must be a JSON object")
-    return data
-
-
-def _fields(data: dict, allowed: set[str], where: str = "body") -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        shown = _shown(unknown)
-        raise HTTPError(422, f"unknown field(s) {shown} in {where}; expected {sorted(allowed)}")
-
-
-def _integer(data: dict, key: str, where: str = "body") -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise HTTPError(422, f"{where}: {key!r} must be an integer, got {_shown(value)}")
-    return value
-
-
-def _number(data: dict, key: str, where: str) -> float:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise HTTPError(422, f"{where}: {key!r} must be a finite number, got {_shown(value)}")
-    return float(value)
-
-
 class _Api:
     """The endpoints, bound to one :class:`LabelSession`."""
 
@@ -186,16 +106,16 @@ class _Api:
     def _label(self, data: dict, where: str) -> Label:
         kind = data.get("visibility", "visible")
         if not isinstance(kind, str):
-            raise HTTPError(422, f"{where}: 'visibility' must be a string, got {_shown(kind)}")
-        x = _number(data, "x", where) if kind != "none" or "x" in data else 0.0
-        y = _number(data, "y", where) if kind != "none" or "y" in data else 0.0
+            raise HTTPError(422, f"{where}: 'visibility' must be a string, got {shown(kind)}")
+        x = number_field(data, "x", where) if kind != "none" or "x" in data else 0.0
+        y = number_field(data, "y", where) if kind != "none" or "y" in data else 0.0
         status = data.get("status", 0)
         if isinstance(status, bool) or not isinstance(status, int):
-            raise HTTPError(422, f"{where}: 'status' must be 0, 1 or 2, got {_shown(status)}")
+            raise HTTPError(422, f"{where}: 'status' must be 0, 1 or 2, got {shown(status)}")
         code = data.get("code")  # given when a label is restored (undo): keep its code
         if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
             raise HTTPError(
-                422, f"{where}: 'code' must be a visibility code 0-3, got {_shown(code)}"
+                422, f"{where}: 'code' must be a visibility code 0-3, got {shown(code)}"
             )
         try:
             return make_label(
@@ -223,11 +143,13 @@ class _Api:
         try:
             await run_in_threadpool(self.s.store.apply, edits, base, expected)
         except StaleEditError as exc:
-            return _error(409, str(exc), frames=exc.frames, **self._changes(base, exc.frames))
+            return error_response(
+                409, str(exc), frames=exc.frames, **self._changes(base, exc.frames)
+            )
         except ValueError as exc:
-            return _error(422, str(exc))
+            return error_response(422, str(exc))
         except StorageError as exc:
-            return _error(507, f"the label file could not be written: {exc}")
+            return error_response(507, f"the label file could not be written: {exc}")
         return JSONResponse(self._changes(base))
 
     # ------------------------------------------------------------------ read
@@ -255,11 +177,11 @@ class _Api:
         index = request.path_params["index"]
         if not 0 <= index < self.s.source.frame_count:
             n = self.s.source.frame_count
-            return _error(404, f"frame {index} out of range (0-{n - 1})")
+            return error_response(404, f"frame {index} out of range (0-{n - 1})")
         try:
             data = await run_in_threadpool(self.s.frames.jpeg, index)
         except DataError as exc:
-            return _error(404, f"frame {index} cannot be read: {exc}")
+            return error_response(404, f"frame {index} cannot be read: {exc}")
         # not cached by the browser: another SOURCE may be served on this port next time (the
         # page keeps its own few frames, the server its cache)
         headers = {"Cache-Control": "no-store"}
@@ -268,9 +190,9 @@ class _Api:
     async def labels(self, request: Request) -> JSONResponse:
         raw = request.query_params.get("since")
         if raw is not None:
-            since = _query_integer(raw, signed=True)
+            since = query_integer(raw, signed=True)
             if since is None:
-                return _error(422, f"'since' must be an integer version, got {_shown(raw)}")
+                return error_response(422, f"'since' must be an integer version, got {shown(raw)}")
             return JSONResponse(self._changes(since))
         store = self.s.store
         version = store.version
@@ -279,9 +201,9 @@ class _Api:
 
     async def suggestions(self, request: Request) -> JSONResponse:
         raw = request.query_params.get("since", "0")
-        since = _query_integer(raw)
+        since = query_integer(raw)
         if since is None:
-            return _error(422, f"'since' must be a non-negative integer, got {_shown(raw)}")
+            return error_response(422, f"'since' must be a non-negative integer, got {shown(raw)}")
         if self.s.suggestions is None:
             return JSONResponse({"state": "off", "done": 0, "total": 0, "next": 0, "items": []})
         return JSONResponse(self.s.suggestions.since(since))
@@ -299,9 +221,9 @@ class _Api:
 
     # ------------------------------------------------------------------ write
     async def edit_batch(self, request: Request) -> JSONResponse:
-        data = await _json_body(request)
-        _fields(data, {"base", "edits"})
-        base = _integer(data, "base")
+        data = await json_body(request)
+        check_fields(data, {"base", "edits"})
+        base = integer_field(data, "base")
         raw = data.get("edits")
         if not isinstance(raw, list) or not raw:
             raise HTTPError(422, "'edits' must be a non-empty list of {frame, label}")
@@ -311,8 +233,8 @@ class _Api:
             where = f"edits[{i}]"
             if not isinstance(item, dict):
                 raise HTTPError(422, f"{where} must be an object {{frame, label}}")
-            _fields(item, {"frame", "label", "expect"}, where)
-            frame = self._frame(_integer(item, "frame", where), where)
+            check_fields(item, {"frame", "label", "expect"}, where)
+            frame = self._frame(integer_field(item, "frame", where), where)
             edits.append((frame, self._optional_label(item.get("label"), f"{where}.label")))
             if "expect" in item:
                 expected[frame] = self._optional_label(item["expect"], f"{where}.expect")
@@ -324,32 +246,32 @@ class _Api:
             return None
         if not isinstance(data, dict):
             raise HTTPError(422, f"{where} must be an object or null")
-        _fields(data, {"visibility", "x", "y", "status", "code"}, where)
+        check_fields(data, {"visibility", "x", "y", "status", "code"}, where)
         return self._label(data, where)
 
     async def put_label(self, request: Request) -> JSONResponse:
-        data = await _json_body(request)
-        _fields(data, {"base", "visibility", "x", "y", "status", "code"})
-        base = _integer(data, "base")
+        data = await json_body(request)
+        check_fields(data, {"base", "visibility", "x", "y", "status", "code"})
+        base = integer_field(data, "base")
         frame = self._frame(request.path_params["frame"], "path")
         label = self._label({k: v for k, v in data.items() if k != "base"}, "body")
         return await self._apply([(frame, label)], base)
 
     async def delete_label(self, request: Request) -> JSONResponse:
         raw = request.query_params.get("base", "")
-        base = _query_integer(raw)
+        base = query_integer(raw)
         if base is None:
-            return _error(
+            return error_response(
                 422,
-                f"'base' (the version the page shows, ASCII digits) is required, got {_shown(raw)}",
+                f"'base' (the version the page shows, ASCII digits) is required, got {shown(raw)}",
             )
         frame = self._frame(request.path_params["frame"], "path")
         return await self._apply([(frame, None)], base)
 
     async def accept(self, request: Request) -> JSONResponse:
-        data = await _json_body(request)
-        _fields(data, {"base", "frames"})
-        base = _integer(data, "base")
+        data = await json_body(request)
+        check_fields(data, {"base", "frames"})
+        base = integer_field(data, "base")
         frames = data.get("frames")
         if not isinstance(frames, list) or not frames:
             raise HTTPError(422, "'frames' must be a non-empty list of frame numbers")
@@ -358,7 +280,7 @@ class _Api:
         confirmed = self.s.store.labels()
         edits = []
         for i, frame in enumerate(frames):
-            frame = self._frame(_integer({"frame": frame}, "frame", f"frames[{i}]"), "frames")
+            frame = self._frame(integer_field({"frame": frame}, "frame", f"frames[{i}]"), "frames")
             suggestion = self.s.suggestions.get(frame)
             if suggestion is None:
                 raise HTTPError(422, f"frame {frame} has no suggestion yet")
@@ -374,10 +296,10 @@ class _Api:
         return await self._apply(edits, base)
 
     async def interpolate(self, request: Request) -> JSONResponse:
-        data = await _json_body(request)
-        _fields(data, {"base", "frame"})
-        base = _integer(data, "base")
-        frame = self._frame(_integer(data, "frame"), "body")
+        data = await json_body(request)
+        check_fields(data, {"base", "frame"})
+        base = integer_field(data, "base")
+        frame = self._frame(integer_field(data, "frame"), "body")
         filled = interpolation(self.s.store.labels(), frame)
         if not filled:
             raise HTTPError(
@@ -408,67 +330,17 @@ async def _index(request: Request) -> Response:
 async def _static(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in STATIC_FILES:  # a fixed list: no path from the URL ever reaches the disk
-        return _error(404, "not found")
+        return error_response(404, "not found")
     return _static_response(name)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return _error(404, f"not found: {request.url.path}")
+    return error_response(404, f"not found: {request.url.path}")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPError)
-    return _error(exc.status, exc.message)
-
-
-# --------------------------------------------------------------------------- guards
-def _cookie_name(token: str) -> str:
-    return "tracknet_label_" + hashlib.sha256(token.encode()).hexdigest()[:12]
-
-
-class _Guard(BaseHTTPMiddleware):
-    """Token, origin and security headers (see the module docstring)."""
-
-    def __init__(self, app, token: str | None) -> None:
-        super().__init__(app)
-        self.token = token
-        self.cookie = _cookie_name(token) if token else ""
-
-    def _token_ok(self, request: Request) -> tuple[bool, bool]:
-        """``(allowed, came in the URL)``."""
-        if self.token is None:
-            return True, False
-        given = request.query_params.get("token")
-        if given is not None and hmac.compare_digest(given.encode(), self.token.encode()):
-            return True, True
-        cookie = request.cookies.get(self.cookie, "")
-        return hmac.compare_digest(cookie.encode(), self.token.encode()), False
-
-    async def dispatch(self, request: Request, call_next):
-        allowed, in_url = self._token_ok(request)
-        if not allowed:
-            response: Response = _error(
-                401, "this server needs its token: open the URL it printed (…?token=…)"
-            )
-        elif request.method not in ("GET", "HEAD") and not self._same_origin(request):
-            response = _error(403, "cross-origin write refused")
-        else:
-            response = await call_next(request)
-            if in_url:
-                response.set_cookie(
-                    self.cookie, self.token or "", httponly=True, samesite="strict", path="/"
-                )
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
-
-    @staticmethod
-    def _same_origin(request: Request) -> bool:
-        origin = request.headers.get("origin")
-        if origin is None:
-            return True  # not a browser's cross-site request (those always say where from)
-        host = request.headers.get("host", "")
-        return origin in (f"http://{host}", f"https://{host}")
+    return error_response(exc.status, exc.message)
 
 
 def create_app(
@@ -496,7 +368,7 @@ def create_app(
         Route("/api/suggestions", api.suggestions),
         Route("/api/review", api.review),
     ]
-    middleware = [Middleware(_Guard, token=token)]
+    middleware = [Middleware(Guard, token=token)]
     if allowed_hosts:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
     app = Starlette(

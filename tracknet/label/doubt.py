@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracknet.config import TrajectoryConfig
-from tracknet.label.store import Label
+from tracknet.label.confirmed import Label
 from tracknet.track.trajectory import DETECTED, FITTED, Trajectory, TrajectoryParams, fit_trajectory
 from tracknet.track.trajectory_stage import trajectory_params
 

@@ -24,6 +24,9 @@ sorted by frame. Visibility codes: visible 1, occluded 2 in the tennis layout an
 position kept) in the ball layout, no ball 0; codes read from an existing file are kept as they
 are until the frame is edited. Coordinates are original-frame pixels rounded to 3 decimals (what
 the writers print).
+
+A label and its codes are :mod:`tracknet.label.confirmed`; the journal file is
+:mod:`tracknet.label.journal`.
 """
 
 from __future__ import annotations
@@ -31,13 +34,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import logging
-import math
-import os
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,119 +51,20 @@ from tracknet.io.labels import (
     write_ball_csv,
     write_tennis_csv,
 )
+from tracknet.label.confirmed import (
+    Label,
+    kind_of,
+    make_label,
+    same_label,
+)
+from tracknet.label.journal import Journal, journal_path
 from tracknet.label.source import TENNIS_LAYOUT
 from tracknet.utils import atomic_write_text, sha256_file
 
-try:  # POSIX only: elsewhere a second server on the same file is not detected
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-
 log = logging.getLogger("tracknet.label")
 
-KINDS = ("visible", "occluded", "none")
-STATUS_NAMES = {0: "flying", 1: "hit", 2: "bounce"}
 # reading an existing file: the problems that only mean "partly labelled" (kept as unlabelled)
 _HARMLESS_PROBLEMS = {"missing_frame", "frame_count_mismatch"}
-
-
-@dataclass(frozen=True)
-class Label:
-    """One confirmed frame label.
-
-    Attributes:
-        kind: ``visible``, ``occluded`` or ``none`` (no ball in the frame).
-        x, y: ball centre in original-frame pixels (0 for ``none``).
-        status: tennis trajectory status: 0 flying, 1 hit, 2 bounce.
-        code: the visibility code written to the file.
-    """
-
-    kind: str
-    x: float
-    y: float
-    status: int
-    code: int
-
-    def to_json(self) -> dict:
-        return {
-            "visibility": self.kind,
-            "x": self.x,
-            "y": self.y,
-            "status": self.status,
-            "code": self.code,
-        }
-
-
-def kind_of(code: int) -> str:
-    """The kind of a dataset visibility code (0 none, 1 visible, 2 hard, 3 occluded)."""
-    return "none" if code == 0 else "visible" if code == 1 else "occluded"
-
-
-def code_of(kind: str, layout: str) -> int:
-    """The visibility code a new label of ``kind`` gets in ``layout`` (module docstring)."""
-    if kind == "none":
-        return 0
-    if kind == "occluded" and layout == TENNIS_LAYOUT:
-        return 2
-    return 1
-
-
-def codes_of(kind: str, layout: str) -> tuple[int, ...]:
-    """The visibility codes a label of ``kind`` may carry in ``layout`` (new or read)."""
-    if kind == "none":
-        return (0,)
-    if kind == "visible":
-        return (1,)
-    return (1, 2, 3) if layout != TENNIS_LAYOUT else (2, 3)
-
-
-def make_label(
-    kind: str,
-    x: float,
-    y: float,
-    status: int,
-    layout: str,
-    frame_size: tuple[int, int],
-    code: int | None = None,
-) -> Label:
-    """A validated :class:`Label`.
-
-    Args:
-        code: the visibility code to write; None: the code a new label of ``kind`` gets.
-
-    Raises:
-        ValueError: an unknown kind or status, a code that does not fit the kind, or a
-            position outside the frame (pixel centres ``0 .. W-1``, ``0 .. H-1``); the message
-            says which.
-    """
-    if kind not in KINDS:
-        raise ValueError(f"visibility must be one of {', '.join(KINDS)}, got {kind!r}")
-    if code is not None and code not in codes_of(kind, layout):
-        allowed = ", ".join(map(str, codes_of(kind, layout)))
-        raise ValueError(f"visibility code {code!r} does not fit {kind!r} (use {allowed})")
-    if status not in STATUS_NAMES:
-        raise ValueError(f"status must be 0 (flying), 1 (hit) or 2 (bounce), got {status!r}")
-    if kind == "none":
-        if status:
-            raise ValueError("an event (hit, bounce) needs the ball: label its position first")
-        return Label("none", 0.0, 0.0, 0, 0)
-    w, h = frame_size
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise ValueError(f"coordinates must be finite numbers, got ({x}, {y})")
-    if not (0 <= x <= w - 1 and 0 <= y <= h - 1):
-        raise ValueError(
-            f"({x:g}, {y:g}) lies outside the {w}x{h} frame (x 0..{w - 1}, y 0..{h - 1})"
-        )
-    code = code_of(kind, layout) if code is None else code
-    return Label(kind, round(float(x), 3), round(float(y), 3), int(status), int(code))
-
-
-def same_label(a: Label | None, b: Label | None) -> bool:
-    """Whether two labels (None: unlabelled) say the same: kind, position and event (the
-    visibility code aside, which a tab never chooses)."""
-    if a is None or b is None:
-        return a is b
-    return (a.kind, a.x, a.y, a.status) == (b.kind, b.x, b.y, b.status)
 
 
 def _frames_text(frames: Sequence[int]) -> str:
@@ -248,64 +148,6 @@ def _read_status(path: Path, problems: DataProblems) -> tuple[bool, dict[int, in
         with contextlib.suppress(ValueError, IndexError):
             status[int(float(cells[columns["frame"]]))] = int(float(cells[columns["status"]]))
     return True, status
-
-
-# --------------------------------------------------------------------------- journal
-class Journal:
-    """An append-only file of JSON lines, locked against a second writer.
-
-    Args:
-        path: the journal file.
-        owner: the file it journals (named when another process holds the lock).
-    """
-
-    def __init__(self, path: Path, owner: Path | None = None) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(path, "a+b")  # noqa: SIM115 - held open (and locked) for the session
-        if fcntl is not None:
-            try:
-                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                self._fh.close()
-                raise UserError(
-                    f"{owner or path}: another `tracknet label` is editing these labels "
-                    f"(its journal {path} is locked); use its page or stop it first"
-                ) from None
-
-    def read(self) -> list[dict]:
-        """Every complete record; a torn last line (a kill mid-append) is dropped."""
-        self._fh.seek(0)
-        records = []
-        for number, line in enumerate(self._fh.read().splitlines(), 1):
-            try:
-                record = json.loads(line)
-            except ValueError:
-                log.warning("%s:%d: unreadable journal line skipped", self.path, number)
-                continue
-            if isinstance(record, dict) and isinstance(record.get("v"), int):
-                records.append(record)
-        return records
-
-    def append(self, record: dict, sync: bool = True) -> None:
-        self._fh.seek(0, os.SEEK_END)
-        self._fh.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
-        self._fh.flush()
-        if sync:
-            os.fsync(self._fh.fileno())
-
-    def reset(self, record: dict) -> None:
-        """Replace the content with one record (compaction; the lock is kept)."""
-        self._fh.seek(0)
-        self._fh.truncate()
-        self.append(record)
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-def journal_path(labels_path: Path) -> Path:
-    return labels_path.with_name(f".{labels_path.name}.journal")
 
 
 def _label_record(label: Label | None) -> list | None:

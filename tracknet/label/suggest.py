@@ -27,9 +27,9 @@ import numpy as np
 
 from tracknet.errors import UserError
 from tracknet.io.frames import read_ahead
+from tracknet.label.confirmed import Label
 from tracknet.label.doubt import RIVAL_FRACTION, Track, rank, rival_score
 from tracknet.label.source import LabelSource
-from tracknet.label.store import Label
 
 log = logging.getLogger("tracknet.label")
 
