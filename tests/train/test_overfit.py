@@ -78,6 +78,7 @@ def test_run_folder_loads_in_a_fresh_process_with_the_same_logits(overfit_run, t
         expected = model(x)
     code = (
         "import sys, torch\n"
+        "torch.set_num_threads(int(sys.argv[4]))\n"  # the parent's: same summation order
         "from tracknet.models.serialization import load_model\n"
         "m = load_model(sys.argv[1]).eval()\n"
         "x = torch.load(sys.argv[2])\n"
@@ -92,6 +93,7 @@ def test_run_folder_loads_in_a_fresh_process_with_the_same_logits(overfit_run, t
             str(cfg.run.dir),
             str(tmp_path / "x.pt"),
             str(tmp_path / "y.pt"),
+            str(torch.get_num_threads()),
         ],
         check=True,
         timeout=300,
