@@ -140,10 +140,8 @@ class TrackBuilder:
         masked = mask_hotspots(candidates, hotspots, radius)
         ok = self._cols.view("ok")
         tracker = OnlineTracker(gate_px=self.cfg.gate_px)
-        for i in range(len(masked)):
-            v, pos, s = tracker.update(
-                masked[i, :, :2], masked[i, :, 2] if ok[i] else 0 * masked[i, :, 2]
-            )
+        for i in range(len(masked)):  # a frame that failed was stored with no candidates
+            v, pos, s = tracker.update(masked[i, :, :2], masked[i, :, 2])
             visible[i] = bool(v) and ok[i]
             xy[i] = np.nan_to_num(np.asarray(pos, dtype=np.float64)) if visible[i] else 0.0
             if visible[i]:
