@@ -285,6 +285,9 @@ class PredictConfig:
     # convolution weights (decoder, head, detail path, U-Net) in channels-last memory: oneDNN's
     # fast layout on CPUs, tensor cores' on GPUs (docs/benchmarks.md has the A/B)
     channels_last: bool = True
+    # streaming: cache the detail path's first convolution once per frame (split by the frame's
+    # role in a window, exact up to float rounding) instead of building its inputs per window
+    detail_stems: bool = True
     live: LiveConfig = field(default_factory=LiveConfig)
     trajectory: TrajectoryConfig = field(default_factory=TrajectoryConfig)
     static: StaticConfig = field(default_factory=StaticConfig)

@@ -64,7 +64,10 @@ def test_streaming_runs_the_backbone_once_per_frame(tiny_dinov3, batch_size):
     rng = np.random.default_rng(0)
     stream = [(i, rng.integers(0, 256, (IN_H, IN_W, 3), dtype=np.uint8)) for i in range(n)]
     codec = HeatmapCodec.from_config(cfg)
-    predictor = Predictor(model, codec, PredictConfig(batch_size=batch_size, device="cpu"))
+    # the frames path, whose windows can be checked frame by frame (the stems path gives the
+    # same predictions: test_detail_stems_predict_as_the_frames_do)
+    cfg_predict = PredictConfig(batch_size=batch_size, device="cpu", detail_stems=False)
+    predictor = Predictor(model, codec, cfg_predict)
     preds = list(predictor.run(iter(stream), (IN_W, IN_H)))
 
     assert [p.index for p in preds] == list(range(n))
@@ -112,7 +115,9 @@ def test_the_clip_background_reaches_every_window(tiny_dinov3, tmp_path):
 
     model.decode_window = recording_decode
     codec = HeatmapCodec.from_config(cfg)
-    predictor = Predictor(model, codec, PredictConfig(batch_size=4, device="cpu"))
+    predictor = Predictor(
+        model, codec, PredictConfig(batch_size=4, device="cpu", detail_stems=False)
+    )
     assert predictor.uses_background
     track = track_source(predictor, source)
     assert len(track) == n and len(seen) == n
@@ -136,3 +141,50 @@ def test_the_clip_background_reaches_every_window(tiny_dinov3, tmp_path):
     assert predictor.make_background([]) is None
     # nothing kept between streams: a predictor serves clips of other courts in turn
     assert not hasattr(predictor, "background")
+
+
+@pytest.mark.parametrize("combine", ["centre", "weighted"])
+@pytest.mark.parametrize("background", [True, False])
+def test_detail_stems_predict_as_the_frames_do(tiny_dinov3, combine, background):
+    """predict.detail_stems (the default): caching the detail path's first convolution per
+    frame gives the predictions of building its inputs per window, at the clip's ends too."""
+    cfg = tiny_cfg(
+        tiny_dinov3,
+        "model.frames=3",
+        "model.detail.enabled=true",
+        f"model.detail.background={str(background).lower()}",
+    )
+    model = build_model(cfg).eval()
+    for p in model.detail.parameters():  # weights that make every input channel count
+        torch.nn.init.normal_(p, std=0.5)
+    rng = np.random.default_rng(1)
+    stream = [(i, rng.integers(0, 256, (IN_H, IN_W, 3), dtype=np.uint8)) for i in range(7)]
+    codec = HeatmapCodec.from_config(cfg)
+    out = {}
+    for stems in (False, True):
+        pcfg = PredictConfig(batch_size=3, device="cpu", combine=combine, detail_stems=stems)
+        predictor = Predictor(model, codec, pcfg)
+        bg = predictor.make_background([f for _, f in stream], (IN_W, IN_H))
+        assert predictor.uses_stems(bg) is stems
+        calls = []
+        real = model.decode_window
+
+        def recording(tokens, *args, _real=real, _calls=calls, **kwargs):
+            _calls.append(sorted(kwargs))
+            return _real(tokens, *args, **kwargs)
+
+        model.decode_window = recording
+        try:
+            out[stems] = list(
+                Predictor(model, codec, pcfg).run(iter(stream), (IN_W, IN_H), None, bg)
+            )
+        finally:
+            model.decode_window = real
+        assert calls and all(("stems" in c) is stems for c in calls)
+    assert [p.index for p in out[True]] == list(range(7))
+    for a, b in zip(out[False], out[True], strict=True):
+        assert a.visible == b.visible
+        assert abs(a.score - b.score) < 1e-4
+        np.testing.assert_allclose(a.candidates_score, b.candidates_score, atol=1e-4)
+        if a.visible:
+            assert abs(a.x - b.x) < 1e-3 and abs(a.y - b.y) < 1e-3

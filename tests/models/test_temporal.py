@@ -143,6 +143,35 @@ def test_detail_path_normalises_raw_frames_itself(background):
             torch.testing.assert_close(one, whole.unflatten(0, (2, 3))[:, t], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("scale", [1, 2, 4])
+@pytest.mark.parametrize("use_diff", [False, True])
+@pytest.mark.parametrize("background", [False, True])
+def test_detail_path_from_cached_stems_matches_the_frames(scale, use_diff, background):
+    """Streaming's per-frame stems (the first convolution split by each frame's role) give the
+    path's output from raw frames: every frame of a window and each one selected, borders
+    included (the zero padding of normalised inputs is the padding of mean-removed frames)."""
+    torch.manual_seed(0)
+    path = DetailPath(channels=8, scale=scale, use_diff=use_diff, background=background).eval()
+    for p in path.parameters():  # not the init's near-zero GroupNorm-friendly weights
+        torch.nn.init.normal_(p, std=0.5)
+    mean, std = torch.tensor([0.4, 0.5, 0.6]), torch.tensor([0.2, 0.25, 0.3])
+    raw = torch.rand(2, 3, 3, 16, 24)
+    bg = torch.rand(2, 3, 16, 24) if background else None
+    with torch.no_grad():
+        stems = torch.stack([path.stem(raw[:, i], mean, std) for i in range(3)], dim=1)
+        assert stems.shape[2] == path.net[0].out_channels * (3 if use_diff else 1)
+        bg_stem = path.background_stem(bg, mean, std) if background else None
+        assert (bg_stem is None) is (not background)
+        expected = path(raw, bg, None, mean, std)
+        torch.testing.assert_close(path.from_stems(stems, bg_stem), expected, rtol=1e-4, atol=1e-4)
+        for t in range(3):
+            one = path.from_stems(stems, bg_stem, select=t)
+            torch.testing.assert_close(one, path(raw, bg, t, mean, std), rtol=1e-4, atol=1e-4)
+    if background:
+        with pytest.raises(ValueError, match="background_stem"):
+            path.from_stems(stems, None)
+
+
 def test_gelu_on_channels_last_maps_is_plain_gelu():
     x = torch.randn(2, 8, 5, 7)
     xc = x.contiguous(memory_format=torch.channels_last)

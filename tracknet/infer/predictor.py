@@ -62,6 +62,10 @@ class Predictor:
         detail = getattr(model, "detail", None)
         # the detail path takes the clip's median frame (model.detail.background)
         self.uses_background = bool(getattr(detail, "background", False))
+        # the detail path's per-frame stems, cached like the tokens (TrackNet.detail_stem)
+        self._stem_fn = None
+        if detail is not None and self.cfg.detail_stems:
+            self._stem_fn = getattr(self.model, "detail_stem", None)
         self.batch_size = max(1, self.cfg.batch_size)
         if self.device.type == "cpu":
             keep_freed_memory()
@@ -126,24 +130,62 @@ class Predictor:
         with self._amp():
             return self._encode_fn(images)
 
+    def uses_stems(self, background: torch.Tensor | None) -> bool:
+        """Whether a stream with this ``background`` caches the detail path's per-frame stems
+        (:meth:`tracknet.models.TrackNet.detail_stem`) instead of the model inputs: for a model
+        that has them, unless it takes a background and the stream has none (the model's
+        stand-in, each window's median, needs the frames)."""
+        return self._stem_fn is not None and (background is not None or not self.uses_background)
+
+    @torch.inference_mode()
+    def _stems(self, images: torch.Tensor) -> torch.Tensor:
+        """Model inputs ``[n, 3, Hin, Win]`` -> the detail path's stems (once per frame)."""
+        with self._amp():
+            return self._stem_fn(images)
+
+    @torch.inference_mode()
+    def _background_stem(self, background: torch.Tensor | None) -> torch.Tensor | None:
+        if background is None:
+            return None
+        with self._amp():
+            return self.model.detail_background_stem(background)
+
+    def _window_inputs(self, rows: torch.Tensor, background, stems: bool) -> dict:
+        """The keyword arguments of ``decode_window`` for windows of cached ``rows``: the model
+        inputs and the background, or (``stems``) the detail stems and the background's."""
+        if stems:
+            return {"stems": rows, "background_stem": background}
+        return {"frames": rows, "background": _expand(background, rows)}
+
     @torch.inference_mode()
     def _decode_centres(
-        self, tokens: torch.Tensor, images: torch.Tensor, background: torch.Tensor | None = None
+        self,
+        tokens: torch.Tensor,
+        images: torch.Tensor,
+        background: torch.Tensor | None = None,
+        stems: bool = False,
     ) -> torch.Tensor:
-        """Windows ``[B, T, ...]`` -> logits of their centre frames ``[B, Hh, Wh]``."""
+        """Windows ``[B, T, ...]`` -> logits of their centre frames ``[B, Hh, Wh]``.
+
+        ``images``: the windows' model inputs, or (``stems``) their detail stems, with
+        ``background`` the stream's background stem."""
         with self._amp():
             logits = self._decode_fn(
-                tokens, images, _expand(background, images), select=self.frames // 2
+                tokens, select=self.frames // 2, **self._window_inputs(images, background, stems)
             )
         return logits[:, 0].float()
 
     @torch.inference_mode()
     def _decode_all(
-        self, tokens: torch.Tensor, images: torch.Tensor, background: torch.Tensor | None = None
+        self,
+        tokens: torch.Tensor,
+        images: torch.Tensor,
+        background: torch.Tensor | None = None,
+        stems: bool = False,
     ) -> torch.Tensor:
         """Windows ``[B, T, ...]`` -> probabilities of all their frames ``[B, T, Hh, Wh]``."""
         with self._amp():
-            logits = self._decode_fn(tokens, images, _expand(background, images))
+            logits = self._decode_fn(tokens, **self._window_inputs(images, background, stems))
         return torch.sigmoid(logits.float())
 
     def window_weights(self) -> list[float]:
@@ -226,14 +268,20 @@ class WindowScheduler:
     ):
         self.predictor = predictor
         self.frame_size = frame_size
-        self.background = background  # [1, 3, Hin, Win]: Predictor.make_background
+        # cache the detail path's stems, not the model inputs, where the model has them; the
+        # background then enters as its stem, computed once
+        self.stems = predictor.uses_stems(background)
+        if self.stems:
+            background = predictor._background_stem(background)
+        self.background = background  # [1, 3, Hin, Win] (Predictor.make_background) or its stem
         self.t, self.centre = predictor.frames, predictor.frames // 2
         self.combine = predictor.cfg.combine == "weighted" and self.t > 1
         self.weights = predictor.window_weights()
         # the frames still needed by a window: index, decoded; model inputs and tokens as rows
         self._index: deque[int] = deque()
         self._ok: deque[bool] = deque()
-        self._images: torch.Tensor | None = None  # [m, 3, Hin, Win], positions _row0 ...
+        # model inputs [m, 3, Hin, Win] or detail stems (self.stems), positions _row0 ...
+        self._images: torch.Tensor | None = None
         self._tokens: torch.Tensor | None = None  # [m, ...]
         self._row0 = 0  # stream position of the first row (negative: the first frame repeated)
         self._end_padded = False
@@ -274,6 +322,8 @@ class WindowScheduler:
             arrays = [a if a is not None else np.zeros(shape, np.uint8) for a in arrays]
         images = self.predictor._prepare(arrays, self.frame_size)
         tokens = self.predictor._encode(images)  # [n, Hp, Wp, C], once per frame
+        if self.stems:  # what the detail path needs of each frame, once per frame
+            images = self.predictor._stems(images)
         for i, img in self._pending:
             self._index.append(i)
             self._ok.append(img is not None)
@@ -340,7 +390,7 @@ class WindowScheduler:
 
     def _centres(self, chunk, tokens: torch.Tensor, images: torch.Tensor):
         """Each window predicts its centre frame."""
-        logits = self.predictor._decode_centres(tokens, images, self.background)  # [b, Hh, Wh]
+        logits = self.predictor._decode_centres(tokens, images, self.background, self.stems)
         c = self.centre
         metas = [(self._index[w[c]], self._ok[w[c]]) for _, w in chunk]
         yield from self.predictor._predictions(logits, self.frame_size, metas)
@@ -349,7 +399,7 @@ class WindowScheduler:
 
     def _combine(self, chunk, tokens: torch.Tensor, images: torch.Tensor, final: bool):
         """Each window adds its weighted probabilities to its frames; finished frames go out."""
-        probs = self.predictor._decode_all(tokens, images, self.background)  # [b, T, Hh, Wh]
+        probs = self.predictor._decode_all(tokens, images, self.background, self.stems)
         for j, (position, w) in enumerate(chunk):
             for o in range(self.t):
                 frame = position - self.centre + o

@@ -6,6 +6,7 @@ Shapes: ``B`` windows of ``T`` frames; patch grids ``[B, T, Hp, Wp, C]``; images
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from tracknet.models.blocks import ResidualDepthwiseBlock, make_activation, make_norm
@@ -190,6 +191,83 @@ class DetailPath(nn.Module):
                 background = (background - mean.view(3, 1, 1)) / std.view(3, 1, 1)
         x = detail_inputs(frames, self.use_diff, background)
         return self.net(x.flatten(0, 1))  # [B*T, K, H, W] -> [B*T, Cd, H/s, W/s]
+
+    # ------------------------------------------------------------------ streaming stems
+    # The first convolution is linear in its inputs, and every input (the frame, its
+    # differences, the background and the frame minus it) is a sum of frames scaled by 1/std
+    # after the mean is taken off: so it splits into one convolution per frame (a frame's part
+    # as the centre, as the previous and as the next frame of a window), computed once per frame
+    # however many windows share it, plus one per stream for the background. Zero padding of
+    # the normalised inputs is zero padding of ``frame - mean``, so the split is exact (up to
+    # the order of the float sums). Streaming inference (:class:`tracknet.infer.predictor.
+    # WindowScheduler`) caches these stems instead of building the K-channel inputs per window.
+
+    def _folded_weights(self, std: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The first convolution's weights per frame role and for the background, on the
+        mean-removed frames: ``[R*hidden, 3, k, k]`` (R roles: centre, previous, next) and
+        ``[hidden, 3, k, k]`` (``None`` without a background)."""
+        w = self.net[0].weight
+        inv = (1.0 / std.flatten().to(w.dtype)).view(1, 3, 1, 1)
+        centre, i = w[:, 0:3], 3
+        roles: list[torch.Tensor] = []
+        if self.use_diff:
+            d_prev, d_next = w[:, 3:6], w[:, 6:9]  # (cur - prev), (next - cur)
+            centre = centre + d_prev - d_next
+            roles = [-d_prev, d_next]
+            i = 9
+        bg_w = None
+        if self.background:
+            bg, d_bg = w[:, i : i + 3], w[:, i + 3 : i + 6]  # bg, (cur - bg)
+            centre = centre + d_bg
+            bg_w = (bg - d_bg) * inv
+        return torch.cat([centre, *roles]) * inv, bg_w
+
+    def _stem_conv(self, images: torch.Tensor, weight: torch.Tensor, mean: torch.Tensor):
+        first = self.net[0]
+        x = images - mean.view(1, 3, 1, 1).to(images.dtype)
+        return F.conv2d(x, weight.to(x.dtype), None, first.stride, first.padding)
+
+    def stem(self, images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        """Per-frame part of the first convolution: ``[N, 3, H, W]`` in [0, 1] ->
+        ``[N, R*hidden, H/s, W/s]`` (R = 3 with differences, else 1)."""
+        return self._stem_conv(images, self._folded_weights(std)[0], mean)
+
+    def background_stem(
+        self, background: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
+    ) -> torch.Tensor | None:
+        """The background's part of the first convolution (``None`` for a path without one)."""
+        bg_w = self._folded_weights(std)[1]
+        return None if bg_w is None else self._stem_conv(background, bg_w, mean)
+
+    def from_stems(
+        self,
+        stems: torch.Tensor,
+        background_stem: torch.Tensor | None = None,
+        select: int | None = None,
+    ) -> torch.Tensor:
+        """The path's output from cached stems, as :meth:`forward` gives it from the frames.
+
+        Args:
+            stems: ``[B, T, R*hidden, H', W']`` (:meth:`stem` of each frame of the windows).
+            background_stem: ``[1 or B, hidden, H', W']`` (:meth:`background_stem`); required
+                when the path takes a background.
+            select: only that frame of each window.
+        """
+        if self.background and background_stem is None:
+            raise ValueError("this detail path takes a background: pass background_stem=")
+        h, t = self.net[0].out_channels, stems.shape[1]
+
+        def one(o: int) -> torch.Tensor:
+            y = stems[:, o, :h]
+            if self.use_diff:
+                y = y + stems[:, max(o - 1, 0), h : 2 * h] + stems[:, min(o + 1, t - 1), 2 * h :]
+            return y if background_stem is None else y + background_stem
+
+        if select is not None:
+            x = one(select)
+        else:
+            x = torch.stack([one(o) for o in range(t)], dim=1).flatten(0, 1)
+        return self.net[1:](x)
 
     def _one_frame_inputs(self, frames, background, select, mean, std) -> torch.Tensor:
         """The inputs of frame ``select`` alone, as :func:`detail_inputs` would give them.

@@ -89,6 +89,9 @@ class TrackNet(nn.Module):
         frames: torch.Tensor | None = None,
         background: torch.Tensor | None = None,
         select: int | None = None,
+        *,
+        stems: torch.Tensor | None = None,
+        background_stem: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Heatmap logits of windows from their cached tokens.
 
@@ -98,6 +101,9 @@ class TrackNet(nn.Module):
             background: ``[B, 3, H, W]`` in [0, 1], optional input of the detail path.
             select: decode only frame ``select`` of each window (it still sees all T frames
                 through the temporal fusion and the detail path's differences).
+            stems, background_stem: instead of ``frames`` and ``background``, the detail path's
+                cached per-frame stems ``[B, T, ...]`` (:meth:`detail_stem`) and the stream's
+                background stem (:meth:`detail_background_stem`).
 
         Returns:
             ``[B, T, Hh, Wh]`` logits, or ``[B, 1, Hh, Wh]`` with ``select``.
@@ -108,7 +114,9 @@ class TrackNet(nn.Module):
         elif select is not None:
             tokens = tokens[:, select : select + 1]  # [B, 1, Hp, Wp, C]
         detail = None
-        if self.detail is not None:
+        if self.detail is not None and stems is not None:
+            detail = self.detail.from_stems(stems, background_stem, select)
+        elif self.detail is not None:
             if frames is None:
                 raise ValueError("this model has a detail path: decode_window needs frames=")
             # the path normalises what it uses itself (one pass, not one per window frame)
@@ -116,6 +124,20 @@ class TrackNet(nn.Module):
         features = self.decoder(tokens.flatten(0, 1), detail, self.heatmap_size_for(tokens))
         logits = self.head(features)  # [B*T', 1, Hh, Wh]
         return logits.reshape(b, -1, *logits.shape[-2:])
+
+    def detail_stem(self, images: torch.Tensor) -> torch.Tensor | None:
+        """The detail path's per-frame stem of ``[N, 3, H, W]`` in [0, 1], for
+        :meth:`decode_window`'s ``stems`` (``None``: the model has no detail path)."""
+        if self.detail is None:
+            return None
+        return self.detail.stem(images, self.image_mean, self.image_std)
+
+    def detail_background_stem(self, background: torch.Tensor) -> torch.Tensor | None:
+        """The detail path's stem of a stream's background ``[1, 3, H, W]`` in [0, 1]
+        (``None``: no detail path, or one without a background)."""
+        if self.detail is None:
+            return None
+        return self.detail.background_stem(background, self.image_mean, self.image_std)
 
     def heatmap_size_for(self, tokens: torch.Tensor) -> tuple[int, int] | None:
         """Heatmap ``(H, W)`` for the input whose tokens these are (``[..., Hp, Wp, C]``).
