@@ -173,20 +173,33 @@ def checkpoint_label(spec: str) -> tuple[str, str]:
     return name or spec, spec
 
 
-def parse_variant(spec: str) -> tuple[str, list[str]]:
+def parse_variant(spec: str) -> tuple[str | None, str, list[str]]:
+    """``[LABEL:]NAME=ARGS`` -> (the checkpoint label it is limited to or None, NAME, ARGS)."""
     name, _, args = spec.partition("=")
-    return name.strip(), shlex.split(args)
+    label, colon, vname = name.partition(":")
+    if not colon:
+        return None, name.strip(), shlex.split(args)
+    return label.strip(), vname.strip(), shlex.split(args)
 
 
 def build_systems(args: argparse.Namespace, video: Path, out: Path) -> list[System]:
-    variants = [parse_variant(v) for v in args.variant] or [("fp32", [])]
+    variants = [parse_variant(v) for v in args.variant] or [(None, "fp32", [])]
     if args.half:
-        variants.append(("--half", ["--half"]))
+        variants.append((None, "--half", ["--half"]))
     tracknet = shlex.split(args.tracknet) if args.tracknet else [sys.executable, "-m", "tracknet"]
+    labels = [checkpoint_label(spec)[0] for spec in args.checkpoint]
+    unknown = sorted({v[0] for v in variants if v[0] is not None} - set(labels))
+    if unknown:
+        raise SystemExit(
+            f"bench_cpu_peer: --variant for {', '.join(unknown)}, which no --checkpoint is "
+            f"labelled (labels: {', '.join(labels)})"
+        )
     systems = []
     for spec in args.checkpoint:
         label, path = checkpoint_label(spec)
-        for vname, vargs in variants:
+        for only, vname, vargs in variants:
+            if only is not None and only != label:
+                continue
             name = f"tracknet {label}, {vname}"
             cmd = [*tracknet, "predict", str(video), "--checkpoint", path, "--out", "{out}"]
             cmd += ["--device", "cpu", "--no-progress", *vargs]
@@ -324,9 +337,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--variant",
         action="append",
         default=[],
-        metavar="NAME=ARGS",
+        metavar="[LABEL:]NAME=ARGS",
         help="extra `tracknet predict` arguments timed as their own row (repeatable; given, "
-        "they replace the plain fp32 row), e.g. 'onnx=--backend onnx'",
+        "they replace the plain fp32 row), e.g. 'onnx=--backend onnx'; with LABEL: for that "
+        "checkpoint only, e.g. 'badminton:384x224=model.input_size=[384,224]'",
     )
     p.add_argument("--repeats", type=int, default=3, help="paired runs (default 3)")
     p.add_argument("--warmup", type=int, default=0, help="untimed runs of each system first")

@@ -139,3 +139,21 @@ def test_refuses_an_lfs_pointer(bench, peer, clip, tmp_path):
     args = [*peer_args(peer, clip), "--checkpoint", "x", "--out", str(tmp_path / "o")]
     with pytest.raises(SystemExit, match="Git LFS pointer"):
         bench.main(args)
+
+
+def test_a_variant_can_be_limited_to_one_checkpoint(bench, peer, clip, tmp_path):
+    """``LABEL:NAME=ARGS`` times that variant for the checkpoint labelled LABEL only (the
+    trade-off rows of one model beside another model's single row)."""
+    fake = tmp_path / "fake_tracknet.py"
+    fake.write_text(textwrap.dedent(FAKE_TRACKNET).replace("{frames}", str(FRAMES)))
+    out = tmp_path / "out"
+    args = [*peer_args(peer, clip), "--tracknet", f"{sys.executable} {fake}"]
+    args += ["--checkpoint", "A=runA", "--checkpoint", "B=demo", "--variant", "fp32="]
+    args += ["--variant", "A:small=model.input_size=[384,224]"]
+    assert bench.main([*args, "--repeats", "1", "--out", str(out)]) == 0
+    result = json.loads((out / "bench_cpu_peer.json").read_text())
+    names = [row["name"] for row in result["systems"]][:-1]
+    assert names == ["tracknet A, fp32", "tracknet A, small", "tracknet B, fp32"]
+    assert result["systems"][1]["command"].endswith("'model.input_size=[384,224]'")  # quoted
+    with pytest.raises(SystemExit, match="no --checkpoint is labelled"):
+        bench.main([*args, "--variant", "C:x=--half", "--repeats", "1", "--out", str(out)])
