@@ -14,7 +14,6 @@ line per input, and records every input in ``DIR/manifest.json``
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -35,7 +34,6 @@ from tracknet.predict.inputs import (
     expand_inputs,
     input_bytes,
     is_done,
-    launcher_rank,
     output_names,
     output_paths,
     shard_largest_first,
@@ -51,6 +49,7 @@ from tracknet.predict.manifest import (
 from tracknet.predict.pipeline import PredictResult
 from tracknet.predict.stream import RowWriter
 from tracknet.track.court import Court, parse_corners
+from tracknet.utils import launcher_local_rank, launcher_rank
 
 log = logging.getLogger("tracknet.predict")
 
@@ -73,7 +72,7 @@ def _option_overrides(
     if device:
         overrides.append(f"predict.device={device}")
     elif world > 1 and torch.cuda.is_available():
-        local = int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count()
+        local = launcher_local_rank() % torch.cuda.device_count()
         overrides.append(f"predict.device=cuda:{local}")
     if batch_size:
         overrides.append(f"predict.batch_size={batch_size}")
