@@ -41,7 +41,16 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "tracknet"
 # layer above. A name matches itself and every module below it (``tracknet.io`` covers
 # ``tracknet.io.video``); ``tracknet`` alone is the root package's ``__init__.py`` only.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("tracknet.errors", "tracknet.constants", "tracknet.utils", "tracknet.config")),
+    (
+        "base",
+        (
+            "tracknet.errors",
+            "tracknet.constants",
+            "tracknet.utils",
+            "tracknet.config",
+            "tracknet.settings",
+        ),
+    ),
     ("io", ("tracknet.io",)),
     # tracking over time and scoring, on numpy arrays: below everything that loads torch
     ("track", ("tracknet.track",)),
@@ -111,7 +120,7 @@ def test_no_long_file_without_a_reason(package):
 
 
 def test_layers_only_look_down(package):
-    """errors/constants/utils/config < io < track < eval < data < models < infer < train <
+    """errors/constants/utils/config/settings < io < track < eval < data < models < infer < train <
     evaluate < predict < bench/demo/label < cli: a module never imports a layer above its own
     (and train never imports infer, predict never imports evaluate)."""
     modules, edges = package

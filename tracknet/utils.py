@@ -1,4 +1,6 @@
-"""Small helpers shared across the package: atomic file writes, fingerprints, logging."""
+"""Small helpers shared across the package: atomic file writes, fingerprints, logging, the one
+``WIDTHxHEIGHT`` reader of every command (:func:`parse_size`) and the one reading of the
+launcher's rank (:func:`launcher_rank`, :func:`launcher_local_rank`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import errno
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -140,3 +143,57 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+_SIZE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")
+
+
+def parse_size(
+    text: str, low: int = 1, high: tuple[int, int] | None = None, option: str = ""
+) -> tuple[int, int]:
+    """``"512x288"`` -> ``(512, 288)``: the ``WIDTHxHEIGHT`` of every command (spaces and ``X``
+    allowed).
+
+    Args:
+        text: what the user wrote.
+        low: the smallest width and height.
+        high: the largest ``(width, height)``; None: no limit.
+        option: the option's name, to start the message with (``--size``).
+
+    Raises:
+        UserError: not ``WIDTHxHEIGHT``, or a side out of range; the message says which.
+    """
+    where = f"{option}: " if option else ""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise UserError(f"{where}expected WIDTHxHEIGHT such as 512x288, got {text!r}")
+    width, height = int(match.group(1)), int(match.group(2))
+    top = high or (width, height)
+    if min(width, height) < low or width > top[0] or height > top[1]:
+        limits = f"{low}x{low} to {high[0]}x{high[1]}" if high else f"at least {low}x{low}"
+        raise UserError(f"{where}{width}x{height} is out of range ({limits})")
+    return width, height
+
+
+_RANK_ENV = (  # (rank, world size) variables of torchrun / accelerate, Open MPI, MPICH / Intel MPI
+    ("RANK", "WORLD_SIZE"),
+    ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+    ("PMI_RANK", "PMI_SIZE"),
+)
+
+
+def launcher_rank() -> tuple[int, int]:
+    """``(rank, world size)`` from the launcher's environment (torchrun, accelerate launch, MPI);
+    ``(0, 1)`` when not launched by one. Only rank 0 speaks (the CLI's log level, train's last
+    line); ``tracknet predict`` shares its inputs out by it."""
+    for rank_var, world_var in _RANK_ENV:
+        if rank_var in os.environ and world_var in os.environ:
+            rank, world = int(os.environ[rank_var]), int(os.environ[world_var])
+            if 0 <= rank < world:
+                return rank, world
+    return 0, 1
+
+
+def launcher_local_rank() -> int:
+    """This process's rank on its own machine (``LOCAL_RANK``; without it the global rank)."""
+    return int(os.environ.get("LOCAL_RANK", launcher_rank()[0]))

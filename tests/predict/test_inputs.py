@@ -8,11 +8,11 @@ import pytest
 from tracknet.errors import UserError
 from tracknet.predict.inputs import (
     expand_inputs,
-    launcher_rank,
     output_names,
     shard,
     split_overrides,
 )
+from tracknet.utils import launcher_rank
 
 
 def test_overrides_are_told_from_paths(tmp_path):

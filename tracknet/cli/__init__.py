@@ -11,13 +11,12 @@ import argparse
 import contextlib
 import importlib
 import logging
-import os
 import sys
 import traceback
 
 from tracknet import __version__
 from tracknet.errors import UserError
-from tracknet.utils import storage_error
+from tracknet.utils import launcher_rank, storage_error
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("tracknet.cli.demo", "synthesise data, train, evaluate and predict, end to end"),
@@ -105,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     # under torchrun / accelerate launch only rank 0 speaks; the others report problems only
-    rank = int(os.environ.get("RANK", "0") or 0)
+    rank, _ = launcher_rank()
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format="%(message)s")
     try:
         return int(args.run(args) or 0)

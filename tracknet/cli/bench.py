@@ -25,6 +25,8 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tracknet.cli.options import size_arg
+
 
 @dataclass(frozen=True)
 class Benchmark:
@@ -33,17 +35,6 @@ class Benchmark:
     summary: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"512x288"`` -> ``(512, 288)`` (argparse type)."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected WxH such as 512x288, got {text!r}") from exc
-    if w <= 0 or h <= 0:
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
-    return w, h
 
 
 # --------------------------------------------------------------------------- bench data
@@ -62,7 +53,7 @@ def _configure_data(parser: argparse.ArgumentParser) -> None:
         help="layout of --synth: tennis JPEGs (default), or shuttlecock / generic H.264 videos",
     )
     parser.add_argument("--config", help="a YAML config (default: the built-in defaults)")
-    parser.add_argument("--input-size", type=parse_size, help="WxH model input, e.g. 512x288")
+    parser.add_argument("--input-size", type=size_arg, help="WxH model input, e.g. 512x288")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (default 2)")
     parser.add_argument("--batch-size", type=int, default=8, help="windows per batch (default 8)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured time (default 20)")
@@ -99,7 +90,7 @@ def _run_data(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- bench model
 def _add_timing_args(parser: argparse.ArgumentParser, batch_size: int) -> None:
-    parser.add_argument("--input-size", type=parse_size, help="WxH model input, e.g. 512x288")
+    parser.add_argument("--input-size", type=size_arg, help="WxH model input, e.g. 512x288")
     parser.add_argument("--batch-size", type=int, default=batch_size, help=f"({batch_size})")
     parser.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ... (default cpu)")
@@ -161,7 +152,7 @@ def _configure_predict(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--config", help="a YAML config (random weights where not cached)")
     _add_timing_args(parser, batch_size=8)
     parser.add_argument("--frames", type=int, default=48, help="frames of the video (48)")
-    parser.add_argument("--video-size", type=parse_size, default=(1280, 720), help="(1280x720)")
+    parser.add_argument("--video-size", type=size_arg, default=(1280, 720), help="(1280x720)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes of each (3)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (both)")
     parser.add_argument("overrides", nargs="*", default=[], help="config overrides key=value")

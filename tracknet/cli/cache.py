@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 
-from tracknet.cli.bench import parse_size
+from tracknet.cli.options import size_arg
 from tracknet.config import load_config
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="dataset root (tennis, shuttlecock or generic layout)")
     parser.add_argument("--config", help="the run's YAML config (input size, resize, data.cache)")
-    parser.add_argument("--input-size", type=parse_size, help="WxH model input, e.g. 512x288")
+    parser.add_argument("--input-size", type=size_arg, help="WxH model input, e.g. 512x288")
     parser.add_argument("overrides", nargs="*", default=[], help="config overrides key=value")
     parser.epilog = (
         "Options go before DATA, overrides after it: "

@@ -25,15 +25,7 @@ from __future__ import annotations
 
 import argparse
 
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected WxH such as 512x288, got {text!r}") from exc
-    if w <= 0 or h <= 0:
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
-    return w, h
+from tracknet.cli.options import size_arg
 
 
 def _tolerance(text: str) -> float:
@@ -67,8 +59,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="original: d < tol in frame pixels (WASB); input: d <= tol on the model input "
         "grid (TrackNetV2/V3)",
     )
-    parser.add_argument("--input-size", type=_size, help="WxH model-input grid for 'input'")
-    parser.add_argument("--frame-size", type=_size, help="WxH of the original frames (--pred)")
+    parser.add_argument("--input-size", type=size_arg, help="WxH model-input grid for 'input'")
+    parser.add_argument("--frame-size", type=size_arg, help="WxH of the original frames (--pred)")
     parser.add_argument("--json", help="also write the metrics JSON here")
     parser.add_argument(
         "--pred-events",

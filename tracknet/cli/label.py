@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from tracknet.cli.options import DEVICE, add_options, settings_of
+from tracknet.settings import config_overrides
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -18,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkpoint", metavar="RUN_DIR", help="a trained run whose model suggests labels"
     )
-    parser.add_argument("--device", help="device of the model: auto, cpu, cuda ... (default auto)")
+    add_options(parser, [DEVICE])
     parser.add_argument(
         "--host",
         default="127.0.0.1",
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     # start-up time: the web stack is imported only for this command
     from tracknet.label.server import serve
 
-    overrides = [f"predict.device={args.device}"] if args.device else []
+    overrides = config_overrides(settings_of(args, [DEVICE]))
     return serve(
         args.source,
         labels=args.labels,

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tracknet.cli.options import PREDICT_OPTIONS, add_options, settings_of
 from tracknet.constants import DETAILS_CSV_SUFFIX, OVERLAY_SUFFIX, ball_csv_name
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,28 +27,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "candidates)",
     )
     parser.add_argument(
-        "--smooth", action="store_true", help="drop isolated outliers, fill gaps <= --max-gap"
-    )
-    parser.add_argument("--max-gap", type=int, metavar="K", help="longest gap --smooth fills")
-    parser.add_argument(
-        "--no-track", action="store_true", help="raw detections: no gate, no trajectory stage"
-    )
-    parser.add_argument(
-        "--gate-px", type=float, help="reject a jump farther than this from the predicted position"
-    )
-    parser.add_argument("--device", help="auto, cpu, cuda, cuda:1 ... (default: auto)")
-    parser.add_argument("--batch-size", type=_positive_int)
-    parser.add_argument("--half", action="store_true", help="bf16/fp16 autocast")
-    parser.add_argument(
-        "--precision",
-        choices=["auto", "fp32", "bf16", "fp16"],
-        help="autocast without --half (default: the run's predict.precision; auto = bf16 on "
-        "CUDA, fp32 elsewhere)",
-    )
-    parser.add_argument(
-        "--compile", action="store_true", help="torch.compile the model (slow first batches)"
-    )
-    parser.add_argument(
         "--skip-done",
         action="store_true",
         help="leave out the inputs whose outputs all exist already (resuming a stopped run)",
@@ -65,14 +37,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also write <stem>_events.csv (Frame,Event,X,Y,Score: hits and bounces found in the "
         "geometry of the fitted flights) and mark them on the overlay",
-    )
-    parser.add_argument(
-        "--fill",
-        nargs="?",
-        const="fit",
-        choices=["fit", "linear"],
-        help="also write the gap positions filled in inside a flight (fit: from its curve, the "
-        "default; linear), flagged 1 in a fifth column Filled; without it Visibility 1 means seen",
     )
     parser.add_argument(
         "--court",
@@ -87,6 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "lines), badminton-singles, table-tennis, or W,L in metres (default tennis)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_options(parser, PREDICT_OPTIONS, group=True)
     parser.epilog = (
         f"Writes {ball_csv_name('<stem>')} (Frame,Visibility,X,Y) per input; with "
         "predict.trajectory.enabled=true the detections no fitted flight explains are written as "
@@ -109,22 +74,13 @@ def run(args: argparse.Namespace) -> int:
         args.inputs,
         args.checkpoint,
         args.out,
+        settings=settings_of(args, PREDICT_OPTIONS),
         overlay=args.overlay,
         details=args.details,
-        smooth=args.smooth,
-        max_gap=args.max_gap,
-        track=not args.no_track,
-        gate_px=args.gate_px,
-        device=args.device,
-        batch_size=args.batch_size,
-        half=args.half,
-        precision=args.precision,
-        compile=args.compile,
         skip_done=args.skip_done,
         backend=args.backend,
         progress=not args.no_progress,
         events=args.events,
-        fill=args.fill,
         court=args.court,
         court_size=args.court_size,
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from tracknet.errors import UserError
+from tracknet.utils import launcher_rank
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,6 @@ def run(args: argparse.Namespace) -> int:
     if args.config and args.resume:
         raise UserError("give either --config or --resume (a resumed run keeps its own config)")
     run_dir = train(args.config, args.overrides, resume=args.resume)
-    if int(os.environ.get("RANK", "0") or 0) == 0:
+    if launcher_rank()[0] == 0:
         print(f"run folder: {run_dir}")
     return 0

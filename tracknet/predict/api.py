@@ -17,17 +17,15 @@ stream pipeline (:mod:`tracknet.predict.stream`, :mod:`tracknet.io.live`).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from tracknet.config import Config, PredictConfig
+from tracknet.config import Config
 from tracknet.data.background import background_indices
 from tracknet.errors import UserError
 from tracknet.infer.export import onnx_for_run
@@ -39,35 +37,9 @@ from tracknet.io.frames import read_ahead
 from tracknet.io.live import LiveSource, is_live
 from tracknet.predict.pipeline import PredictResult, predict_source
 from tracknet.predict.stream import ResultStream, chunks_of
+from tracknet.settings import config_overrides
 from tracknet.track.builder import TrackBuilder
-from tracknet.track.court import Court
 from tracknet.track.result import Track
-
-_PREDICT_KEYS = {f.name for f in dataclasses.fields(PredictConfig)}
-
-
-def config_overrides(settings: Mapping[str, Any]) -> list[str]:
-    """``key=value`` overrides of keyword settings.
-
-    A plain name is a ``predict.*`` setting (``batch_size=4`` -> ``predict.batch_size=4``), a
-    dotted name a full configuration key (``**{"model.frames": 3}``); a mapping value stands for
-    its keys (``live={"drop": "none"}`` -> ``predict.live.drop=none``).
-
-    Raises:
-        UserError: a plain name that is not a ``predict`` setting.
-    """
-    out: list[str] = []
-    for key, value in settings.items():
-        if "." not in key:
-            if key not in _PREDICT_KEYS:
-                known = ", ".join(sorted(_PREDICT_KEYS))
-                raise UserError(f"unknown predict setting {key!r} (one of: {known})")
-            key = f"predict.{key}"
-        if isinstance(value, Mapping):
-            out += config_overrides({f"{key}.{k}": v for k, v in value.items()})
-        else:
-            out.append(f"{key}={json.dumps(value)}")
-    return out
 
 
 def _frame_size(frame) -> tuple[int, int]:
@@ -113,7 +85,7 @@ class Tracker:
             backend: ``torch`` or ``onnx`` (the run's ``model.onnx``, exported on first use).
             **overrides: ``predict`` settings (``batch_size=4``, ``smooth=True``,
                 ``live={"drop": "none"}``) or dotted configuration keys
-                (:func:`config_overrides`).
+                (:func:`tracknet.settings.config_overrides`).
 
         Raises:
             UserError: no such run, an unknown or invalid setting, an unavailable device.
@@ -164,27 +136,17 @@ class Tracker:
         video: str | Path | list[Path],
         out_dir: str | Path,
         *,
-        overlay: bool = False,
-        details: bool = False,
         progress: bool = False,
-        name: str | None = None,
-        events: bool = False,
-        court: Court | None = None,
+        **outputs: Any,
     ) -> PredictResult:
-        """What ``tracknet predict`` writes for one input: ``<name>_ball.csv`` (and the details
-        CSV, the overlay video, the events and court CSVs) in ``out_dir``; see
-        :func:`tracknet.predict.pipeline.predict_source`."""
-        return predict_source(
-            self.predictor,
-            video,
-            out_dir,
-            overlay,
-            details,
-            progress=progress,
-            name=name,
-            events=events,
-            court=court,
-        )
+        """What ``tracknet predict`` writes for one input: ``<name>_ball.csv`` in ``out_dir``.
+
+        ``outputs`` are those :func:`tracknet.predict.pipeline.predict_source` declares, the one
+        place they are: ``overlay``, ``details``, ``events`` (True: write the overlay video, the
+        details and events CSVs), ``court`` (a :class:`~tracknet.track.court.Court`: the court
+        CSV) and ``name`` (the stem of the files); here the progress bar is off unless asked
+        for."""
+        return predict_source(self.predictor, video, out_dir, progress=progress, **outputs)
 
     # ------------------------------------------------------------------ streams
     def stream(

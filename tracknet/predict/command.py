@@ -1,7 +1,8 @@
 """``tracknet predict`` as one function: a run folder and many inputs in, their outputs out.
 
 :func:`run_predict` is a thin layer over the Python API (:class:`tracknet.predict.api.Tracker`): it
-loads the run once (its configuration with the options applied as ``predict.*`` overrides),
+loads the run once (its configuration with the settings applied as overrides:
+:func:`tracknet.settings.config_overrides`, the mapping of the Python API's keywords too),
 takes this process's share of the inputs when launched by ``torchrun`` / ``accelerate launch`` /
 MPI (balanced by size, largest first), skips inputs whose outputs are complete (``skip_done``),
 writes each input's outputs with :meth:`Tracker.write <tracknet.predict.api.Tracker.write>`, printing one
@@ -14,11 +15,11 @@ line per input, and records every input in ``DIR/manifest.json``
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -35,7 +36,6 @@ from tracknet.predict.inputs import (
     expand_inputs,
     input_bytes,
     is_done,
-    launcher_rank,
     output_names,
     output_paths,
     shard_largest_first,
@@ -50,47 +50,21 @@ from tracknet.predict.manifest import (
 )
 from tracknet.predict.pipeline import PredictResult
 from tracknet.predict.stream import RowWriter
+from tracknet.settings import config_overrides
 from tracknet.track.court import Court, parse_corners
+from tracknet.utils import launcher_local_rank, launcher_rank
 
 log = logging.getLogger("tracknet.predict")
 
 
-def _option_overrides(
-    rank: int,
-    world: int,
-    device: str | None,
-    batch_size: int | None,
-    half: bool,
-    smooth: bool,
-    max_gap: int | None,
-    track: bool,
-    gate_px: float | None,
-    precision: str | None = None,
-    compile: bool = False,
-) -> list[str]:
-    """The ``predict.*`` overrides of the options (they win over key=value items)."""
-    overrides = []
-    if device:
-        overrides.append(f"predict.device={device}")
-    elif world > 1 and torch.cuda.is_available():
-        local = int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count()
-        overrides.append(f"predict.device=cuda:{local}")
-    if batch_size:
-        overrides.append(f"predict.batch_size={batch_size}")
-    if half:
-        overrides.append("predict.half=true")
-    if precision:
-        overrides.append(f"predict.precision={precision}")
-    if compile:
-        overrides.append("predict.compile=true")
-    if smooth:
-        overrides.append("predict.smooth=true")
-    if max_gap is not None:
-        overrides.append(f"predict.max_gap={max_gap}")
-    if not track:
-        overrides.append("predict.track=false")
-    if gate_px is not None:
-        overrides.append(f"predict.gate_px={gate_px}")
+def _setting_overrides(settings: Mapping[str, Any], world: int) -> list[str]:
+    """The overrides of ``settings`` (they win over key=value items); with several processes and
+    no device set, each process takes its own GPU."""
+    overrides = config_overrides(settings)
+    keys = {item.partition("=")[0] for item in overrides}
+    if "predict.device" not in keys and world > 1 and torch.cuda.is_available():
+        local = launcher_local_rank() % torch.cuda.device_count()
+        overrides.insert(0, f"predict.device=cuda:{local}")
     return overrides
 
 
@@ -107,24 +81,15 @@ def run_predict(
     checkpoint: str | Path,
     out_dir: str | Path = "predictions",
     *,
+    settings: Mapping[str, Any] | None = None,
     overlay: bool = False,
     details: bool = False,
-    smooth: bool = False,
-    max_gap: int | None = None,
-    track: bool = True,
-    gate_px: float | None = None,
-    device: str | None = None,
-    batch_size: int | None = None,
-    half: bool = False,
-    precision: str | None = None,
-    compile: bool = False,
+    events: bool = False,
+    court: str | None = None,
+    court_size: str | None = None,
     backend: str = "torch",
     progress: bool = True,
     skip_done: bool = False,
-    events: bool = False,
-    fill: str | None = None,
-    court: str | None = None,
-    court_size: str | None = None,
 ) -> int:
     """Predict every input into ``out_dir``; returns the exit status (2 when an input failed).
 
@@ -134,14 +99,17 @@ def run_predict(
             (:func:`~tracknet.predict.inputs.split_overrides`).
         checkpoint: the run folder (or one of its checkpoints).
         out_dir: the output folder.
+        settings: configuration settings as :meth:`Tracker.from_pretrained
+            <tracknet.predict.api.Tracker.from_pretrained>` takes them (``{"half": True}``,
+            ``{"predict.trajectory.fill": "fit"}``: :func:`tracknet.settings.config_overrides`);
+            they win over the ``key=value`` items (the command's options:
+            :data:`tracknet.cli.options.PREDICT_OPTIONS`).
         overlay, details: also write the overlay video and the details CSV.
-        smooth, max_gap, track, gate_px, device, batch_size, half, precision, compile:
-            ``predict.*`` settings (None / False: the run's).
+        events, court, court_size: the trajectory stage's outputs (``--events``, ``--court``,
+            ``--court-size``; :mod:`tracknet.predict.pipeline`).
         backend: ``torch`` or ``onnx`` (the run's ``model.onnx``, exported on first use).
         progress: a progress bar per input (on rank 0 only).
         skip_done: leave out the inputs whose outputs all exist (each is written atomically).
-        events, fill, court, court_size: the trajectory stage's outputs (``--events``,
-            ``--fill``, ``--court``, ``--court-size``; :mod:`tracknet.predict.pipeline`).
 
     Raises:
         UserError: no input, clashing output names, an unusable setting or checkpoint; or the
@@ -155,11 +123,7 @@ def run_predict(
         raise UserError("no video or image folder given (only key=value overrides)")
     inputs = expand_inputs(inputs)
     names = output_names(inputs)  # on the full list: every rank agrees
-    overrides += _option_overrides(
-        rank, world, device, batch_size, half, smooth, max_gap, track, gate_px, precision, compile
-    )
-    if fill:  # filled points come from the stage: a fill applies it
-        overrides.append(f"predict.trajectory.fill={fill}")
+    overrides += _setting_overrides(settings or {}, world)
     if court_size and not court:
         raise UserError("--court-size needs --court x1,y1,x2,y2,x3,y3,x4,y4")
     court_model = None

@@ -5,8 +5,9 @@
 - :func:`expand_inputs`: a glob pattern stands for its matches, a folder of videos (and no
   images) for its videos;
 - :func:`output_names`: the output stem of every input, unique across all of them;
-- :func:`launcher_rank` and :func:`shard`: under ``torchrun``, ``accelerate launch`` or MPI,
-  this process's share of the inputs (rank ``r`` takes inputs ``r, r + world, ...``);
+- :func:`shard`: under ``torchrun``, ``accelerate launch`` or MPI, this process's share of the
+  inputs (rank ``r`` takes inputs ``r, r + world, ...``; the rank:
+  :func:`tracknet.utils.launcher_rank`);
   :func:`shard_largest_first`: the same, balanced by size (:func:`input_bytes`), largest first;
 - :func:`output_paths` and :func:`is_done`: the files an input's prediction writes, and whether
   they are all there already (``--skip-done``; each is written atomically, so one that exists is
@@ -16,7 +17,6 @@
 from __future__ import annotations
 
 import glob
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,24 +45,6 @@ def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
         is_override = _OVERRIDE.match(item) is not None and not Path(item).exists()
         (overrides if is_override else inputs).append(item)
     return inputs, overrides
-
-
-_RANK_ENV = (  # (rank, world size) variables of torchrun / accelerate, Open MPI, MPICH / Intel MPI
-    ("RANK", "WORLD_SIZE"),
-    ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
-    ("PMI_RANK", "PMI_SIZE"),
-)
-
-
-def launcher_rank() -> tuple[int, int]:
-    """``(rank, world size)`` from the launcher's environment (torchrun, accelerate launch, MPI);
-    ``(0, 1)`` when not launched by one."""
-    for rank_var, world_var in _RANK_ENV:
-        if rank_var in os.environ and world_var in os.environ:
-            rank, world = int(os.environ[rank_var]), int(os.environ[world_var])
-            if 0 <= rank < world:
-                return rank, world
-    return 0, 1
 
 
 def shard(items: list, rank: int, world: int) -> list:

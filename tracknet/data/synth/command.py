@@ -7,7 +7,6 @@ visibility were written and how fast. :func:`parse_size` reads a ``WIDTHxHEIGHT`
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -16,20 +15,15 @@ from tqdm import tqdm
 
 from tracknet.data.synth.writer import iter_synthesize
 from tracknet.errors import UserError
+from tracknet.utils import parse_size as read_size
 
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 _VISIBILITY_NAMES = ("no ball", "visible", "hard", "occluded")
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """``"1280x720"`` -> ``(1280, 720)``; a :class:`UserError` for anything else."""
-    match = _SIZE.match(text)
-    if not match:
-        raise UserError(f"--size must look like WIDTHxHEIGHT, e.g. 1280x720; got {text!r}")
-    width, height = int(match.group(1)), int(match.group(2))
-    if width < 32 or height < 32 or width > 7680 or height > 4320:
-        raise UserError(f"--size {width}x{height} is out of range (32x32 to 7680x4320)")
-    return width, height
+    """``"1280x720"`` -> ``(1280, 720)``, 32x32 to 7680x4320 (:func:`tracknet.utils.parse_size`);
+    a :class:`UserError` naming ``--size`` for anything else."""
+    return read_size(text, low=32, high=(7680, 4320), option="--size")
 
 
 def run_synth(
