@@ -181,6 +181,27 @@ def test_half_precision_by_default_on_cuda_only(monkeypatch):
     assert autocast_dtype(cuda, False, "auto") == torch.float16
 
 
+def test_native_precision_is_bf16_where_the_cpu_computes_it(monkeypatch, tmp_path):
+    """predict.precision=native: bf16 on CUDA and on a CPU with AVX512-BF16 or AMX (read from
+    /proc/cpuinfo), fp32 on any other CPU, where emulated bf16 is slower than fp32."""
+    from tracknet.infer import device as device_mod
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    for has, expected in ((True, torch.bfloat16), (False, None)):
+        monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda has=has: has)
+        assert autocast_dtype(cpu, False, "native") == expected
+        assert autocast_dtype(cuda, False, "native") == torch.bfloat16
+        assert autocast_dtype(cpu, False, "auto") is None  # auto stays fp32 on every CPU
+    monkeypatch.undo()
+    # the flags as the kernel lists them
+    for line, has in (("flags : fpu avx2 avx512f avx512_bf16", True), ("flags : fpu avx2", False)):
+        cpuinfo = tmp_path / f"cpuinfo-{has}"
+        cpuinfo.write_text(f"processor : 0\n{line}\n")
+        assert device_mod.cpu_has_native_bf16.__wrapped__(str(cpuinfo)) is has
+    assert device_mod.cpu_has_native_bf16.__wrapped__(str(tmp_path / "none")) is False
+
+
 def test_a_background_model_gets_the_clips_median_frame_on_every_path(
     tiny_dinov3, video, monkeypatch
 ):

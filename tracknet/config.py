@@ -265,7 +265,8 @@ class PredictConfig:
     batch_size: int = 8
     device: str = "auto"
     half: bool = False
-    # autocast without predict.half: auto = bf16 on CUDA (fp16 without bf16), fp32 elsewhere
+    # autocast without predict.half: auto = bf16 on CUDA (fp16 without bf16), fp32 elsewhere;
+    # native = the same, and bf16 on a CPU that computes it natively (AVX512-BF16 or AMX)
     precision: str = "auto"
     compile: bool = False  # torch.compile the model's encode and decode (slow first batches)
     track: bool = True
@@ -325,7 +326,7 @@ _CHOICES = {
     "eval.tolerance_space": ("original", "input"),
     "predict.attention": ("auto", "sdpa", "eager"),
     "predict.combine": ("centre", "weighted"),
-    "predict.precision": ("auto", "fp32", "bf16", "fp16"),
+    "predict.precision": ("auto", "native", "fp32", "bf16", "fp16"),
     "predict.live.drop": ("oldest", "none"),
     "predict.trajectory.fill": ("none", "fit", "linear"),
 }

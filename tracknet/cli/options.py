@@ -119,8 +119,9 @@ PREDICT_OPTIONS: tuple[Option, ...] = (
     Option(
         "--precision",
         "predict.precision",
-        "autocast without --half: auto = bf16 on CUDA, fp32 elsewhere",
-        choices=("auto", "fp32", "bf16", "fp16"),
+        "autocast without --half: auto = bf16 on CUDA, fp32 elsewhere; native = bf16 on CUDA "
+        "and on a CPU with native bf16 (AVX512-BF16 or AMX), fp32 elsewhere",
+        choices=("auto", "native", "fp32", "bf16", "fp16"),
     ),
     Option("--compile", "predict.compile", "torch.compile the model (slow first batches)", True),
     Option(

@@ -8,6 +8,7 @@ benchmarks, so they time what ``tracknet predict`` runs) does to a model before 
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 
 import torch
@@ -41,16 +42,40 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+"""CPU flags (``/proc/cpuinfo``) of native bf16 arithmetic: AVX512-BF16 dot products, AMX tiles."""
+
+
+@functools.cache
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU computes bf16 natively (:data:`CPU_BF16_FLAGS` among the flags of
+    ``cpuinfo``; False where there is no such file, as off Linux).
+
+    Without it PyTorch emulates bf16 with fp32 instructions and conversions, slower than fp32.
+    """
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return any(flag in flags for flag in CPU_BF16_FLAGS)
+
+
 def autocast_dtype(device: torch.device, half: bool, precision: str = "fp32") -> torch.dtype | None:
     """The autocast dtype of ``predict.half`` / ``predict.precision`` on ``device``, or None for
     full precision.
 
     ``half``: bf16 (fp16 on a GPU without bf16). Otherwise ``precision``: ``auto`` is half on
-    CUDA and full precision elsewhere; ``fp32``, ``bf16`` and ``fp16`` are what they say.
+    CUDA and full precision elsewhere; ``native`` is half on CUDA and on a CPU that computes
+    bf16 natively (:func:`cpu_has_native_bf16`), full precision elsewhere; ``fp32``, ``bf16``
+    and ``fp16`` are what they say.
     """
     if precision in ("bf16", "fp16") and not half:
         return torch.bfloat16 if precision == "bf16" else torch.float16
-    if not half and not (precision == "auto" and device.type == "cuda"):
+    native = precision == "native" and (
+        device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
+    )
+    if not half and not native and not (precision == "auto" and device.type == "cuda"):
         return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
