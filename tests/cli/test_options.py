@@ -22,6 +22,7 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "--device": ("cuda:1", "cuda:1"),
     "--batch-size": ("4", 4),
     "--precision": ("bf16", "bf16"),
+    "--input-size": ("384x224", [384, 224]),
 }
 
 
@@ -52,7 +53,9 @@ def _config(settings: dict[str, Any]) -> Config:
 
 def _keyword(key: str, value: Any) -> dict[str, Any]:
     """The Python API's keyword for a ``predict.*`` key: ``predict.trajectory.fill`` ->
-    ``trajectory={"fill": value}``."""
+    ``trajectory={"fill": value}``; another key is given whole (``**{"model.input_size": v}``)."""
+    if not key.startswith("predict."):
+        return {key: value}
     first, *rest = key.removeprefix("predict.").split(".")
     for part in reversed(rest):
         value = {part: value}
@@ -68,7 +71,8 @@ def test_every_option_names_a_key_of_the_configuration():
     }  # fmt: skip
     for option in PREDICT_OPTIONS:
         config_default(option.key)  # raises KeyError when there is no such key
-        assert option.key.startswith("predict.")
+        # predict's settings, and the model's input size (the speed/accuracy trade-off)
+        assert option.key.startswith("predict.") or option.key == "model.input_size"
     assert set(SAMPLES) == {o.flag for o in PREDICT_OPTIONS if o.sets is None and not o.const}
     with pytest.raises(KeyError, match="no configuration key 'predict.nope'"):
         config_default("predict.nope")

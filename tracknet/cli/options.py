@@ -32,6 +32,11 @@ def size_arg(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def size_list(text: str) -> list[int]:
+    """``"512x288"`` -> ``[512, 288]``, a ``[W, H]`` configuration value (argparse type)."""
+    return list(size_arg(text))
+
+
 def positive_int(text: str) -> int:
     """An integer of at least 1 (argparse type)."""
     value = int(text)
@@ -122,6 +127,14 @@ PREDICT_OPTIONS: tuple[Option, ...] = (
         "autocast without --half: auto = bf16 on CUDA, fp32 elsewhere; native = bf16 on CUDA "
         "and on a CPU with native bf16 (AVX512-BF16 or AMX), fp32 elsewhere",
         choices=("auto", "native", "fp32", "bf16", "fp16"),
+    ),
+    Option(
+        "--input-size",
+        "model.input_size",
+        "run the model at this input size: smaller is faster and less accurate (the trade-off "
+        "table of docs/benchmarks.md); the heatmap follows",
+        type=size_list,
+        metavar="WxH",
     ),
     Option("--compile", "predict.compile", "torch.compile the model (slow first batches)", True),
     Option(
