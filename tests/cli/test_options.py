@@ -85,7 +85,8 @@ def test_the_help_shows_the_key_and_its_default(option, capsys):
     text = " ".join(capsys.readouterr().out.split())  # the help as one line
     key = option.key if option.sets is None else f"{option.key}={show(option.sets)}"
     assert f"{option.flag}" in text
-    assert f"({key}, default {show(_key_of(Config(), option.key))})" in text
+    default = option.default_text or show(_key_of(Config(), option.key))
+    assert f"({key}, default {default})" in text
 
 
 def test_the_help_words_a_few_options_as_the_configuration_does(capsys):

@@ -74,6 +74,7 @@ class Option:
     choices: tuple[str, ...] | None = None
     const: str | None = None
     metavar: str | None = None
+    default_text: str | None = None  # the help's default where the key's says nothing useful
 
     @property
     def dest(self) -> str:
@@ -88,7 +89,8 @@ class Option:
     def help_text(self) -> str:
         """The help with the key (and the value a switch sets) and the default."""
         key = self.key if self.sets is None else f"{self.key}={show(self.sets)}"
-        return f"{self.help} ({key}, default {show(self.default)})"
+        default = self.default_text or show(self.default)
+        return f"{self.help} ({key}, default {default})"
 
     def add_to(self, parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
         """Add the flag; not given, it is None (the run's value holds)."""
@@ -135,6 +137,7 @@ PREDICT_OPTIONS: tuple[Option, ...] = (
         "table of docs/benchmarks.md); the heatmap follows",
         type=size_list,
         metavar="WxH",
+        default_text="the run's own",
     ),
     Option("--compile", "predict.compile", "torch.compile the model (slow first batches)", True),
     Option(
