@@ -14,7 +14,6 @@ raise :class:`ConfigError` naming the full dotted key.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -454,21 +453,6 @@ def _breaks(schema: DictConfig, layer: Any) -> bool:
 def to_yaml(cfg: Config) -> str:
     """The configuration as YAML text (what every run writes as ``config.yaml``)."""
     return OmegaConf.to_yaml(OmegaConf.structured(cfg))
-
-
-def to_dict(cfg: Config) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
-
-
-def from_dict(data: dict[str, Any]) -> Config:
-    """Rebuild a :class:`Config` from :func:`to_dict` output (validated like a file)."""
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(Config()), OmegaConf.create(data))
-        cfg = OmegaConf.to_object(merged)
-    except OmegaConfBaseException as exc:
-        raise ConfigError(_explain(exc)) from exc
-    _validate(cfg)
-    return cfg
 
 
 def save_config(cfg: Config, directory: str | Path) -> Path:

@@ -68,10 +68,6 @@ class FrameCache:
                 self._items.popitem(last=False)
             return future, True
 
-    def contains(self, index: int) -> bool:
-        with self._lock:
-            return index in self._items
-
     def peek(self, index: int) -> Future | None:
         """The future of ``index`` if it is held (without making it the most recent)."""
         with self._lock:
