@@ -328,14 +328,20 @@ _CHOICES = {
 
 
 # --------------------------------------------------------------------------- helpers
+def as_wh(size_wh: Sequence[int]) -> tuple[int, int]:
+    """A configuration size ``[W, H]`` as a ``(W, H)`` tuple of ints."""
+    if len(size_wh) != 2:
+        raise ConfigError(f"a size must be [W, H], got {list(size_wh)}")
+    w, h = (int(v) for v in size_wh)
+    return w, h
+
+
 def wh_to_hw(size_wh: Sequence[int]) -> tuple[int, int]:
     """Convert a configuration size ``[W, H]`` to a tensor size ``(H, W)``.
 
     This is the only place where the two orders meet.
     """
-    if len(size_wh) != 2:
-        raise ConfigError(f"a size must be [W, H], got {list(size_wh)}")
-    w, h = (int(v) for v in size_wh)
+    w, h = as_wh(size_wh)
     return h, w
 
 

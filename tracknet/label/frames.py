@@ -155,6 +155,7 @@ class FrameServer:
             self._plan(index, reserve=False)
             return data
         future = self._plan(index, reserve=True)
+        assert future is not None  # reserve=True: the future of index
         try:
             return future.result(timeout=timeout)
         except DataError:
