@@ -143,6 +143,7 @@ class Predictor:
     @torch.inference_mode()
     def _stems(self, images: torch.Tensor) -> torch.Tensor:
         """Model inputs ``[n, 3, Hin, Win]`` -> the detail path's stems (once per frame)."""
+        assert self._stem_fn is not None  # uses_stems said so
         with self._amp():
             return self._stem_fn(images)
 
