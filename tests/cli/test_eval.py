@@ -194,6 +194,21 @@ def test_checkpoint_with_overrides_and_split(tmp_path, run_and_data):
     assert main(["eval", "--checkpoint", str(run), "--split", "bogus"]) == 2
 
 
+def test_a_checkpoint_run_at_another_input_size_is_scored_on_its_own_grid(tmp_path, run_and_data):
+    """model.input_size=... runs the model smaller (faster), but the input-space tolerance stays
+    on the run's trained grid (not the smaller, more lenient one); --input-size names another."""
+    run, _ = run_and_data
+    js = tmp_path / "m.json"
+    args = ["eval", "--checkpoint", str(run), "--json", str(js), "--tolerance-space", "input"]
+    assert main([*args, "model.input_size=[96,64]"]) == 0
+    settings = json.loads(js.read_text())["settings"]
+    assert settings["input_size"] == [64, 48] and settings["input_map"] == "custom"  # its codec
+    assert main([*args, "model.input_size=[96,64]", "--input-size", "128x96"]) == 0
+    assert json.loads(js.read_text())["settings"]["input_size"] == [128, 96]
+    assert main([*args, "--input-size", "128x96"]) == 0  # honoured without an override too
+    assert json.loads(js.read_text())["settings"]["input_size"] == [128, 96]
+
+
 def test_checkpoint_gives_the_input_grid_for_a_csv(tmp_path, run_and_data, csvs):
     run, _ = run_and_data
     pred, gt = csvs

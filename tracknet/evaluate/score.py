@@ -102,6 +102,8 @@ def evaluate_checkpoint(
     split: str = "test",
     out_dir: str | Path | None = None,
     progress=True,
+    grid: tuple[int, int] | None = None,
+    grid_map: Callable | None = None,
 ) -> dict[str, Any]:
     """Predict every clip of ``split`` and score it; writes the report to ``out_dir``.
 
@@ -111,6 +113,9 @@ def evaluate_checkpoint(
         split: ``train``, ``val`` or ``test``.
         out_dir: where :func:`write_report` writes; None writes nothing.
         progress: show a progress bar over the clips.
+        grid, grid_map: ``(W, H)`` of the input-space tolerance (``eval.tolerance_space=input``)
+            and the map of frame positions onto it (None: a stretch), instead of the model input
+            and its codec's map (e.g. the trained grid for a model run at another input size).
 
     Raises:
         UserError: an unknown or empty split, or a dataset that cannot be read.
@@ -121,7 +126,10 @@ def evaluate_checkpoint(
     if not chosen:
         raise DataError(f"the {split} split of {cfg.data.root} holds no clip (see data.split)")
     predictor = Predictor.from_config(model, cfg)
-    to_input = predictor.codec.frame_to_input
+    to_input: Callable | None = predictor.codec.frame_to_input
+    grid_wh = as_wh(cfg.model.input_size)
+    if grid is not None:
+        grid_wh, to_input = grid, grid_map
     tracks: dict[str, ClipTrack] = {}
     tally = EventTally(cfg.eval.event_tolerance)
     for clip in tqdm(chosen, desc=f"eval {split}", disable=not progress, dynamic_ncols=True):
@@ -147,7 +155,7 @@ def evaluate_checkpoint(
         tracks,
         cfg.eval.tolerance_px,
         cfg.eval.tolerance_space,
-        as_wh(cfg.model.input_size),
+        grid_wh,
         to_input,
     )
     result["settings"].update(
@@ -342,6 +350,20 @@ def _evaluate_csv_of_run(
 
 
 # --------------------------------------------------------------------------- the command
+def _trained_grid(
+    checkpoint: str | Path, cfg: Config
+) -> tuple[tuple[int, int] | None, Callable | None]:
+    """The run's own input size and its codec's map where ``cfg`` runs the model at another
+    size (an override of ``model.input_size``): input-space tolerances stay on the grid the run
+    was trained and scored on, so a smaller input is not scored more leniently. ``(None,
+    None)``: the same size."""
+    _, config = resolve_checkpoint(checkpoint)
+    trained = load_config(config)
+    if as_wh(trained.model.input_size) == as_wh(cfg.model.input_size):
+        return None, None
+    return as_wh(trained.model.input_size), HeatmapCodec.from_config(trained).frame_to_input
+
+
 def run_eval(
     checkpoint: str | Path | None = None,
     split: str | None = None,
@@ -413,7 +435,10 @@ def run_eval(
             overrides.append(f"eval.event_tolerance={event_tolerance}")
         assert checkpoint is not None  # checked above: neither --pred nor --gt
         model, cfg = load_run(checkpoint, overrides)
-        result = evaluate_checkpoint(model, cfg, split or cfg.eval.split, out_dir)
+        grid, grid_map = (input_size, None) if input_size else _trained_grid(checkpoint, cfg)
+        result = evaluate_checkpoint(
+            model, cfg, split or cfg.eval.split, out_dir, grid=grid, grid_map=grid_map
+        )
     if events is not None and result is not events:
         add_events(result, events)
     if events is not None and out_dir:
