@@ -14,7 +14,6 @@ raise :class:`ConfigError` naming the full dotted key.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,14 +331,20 @@ _CHOICES = {
 
 
 # --------------------------------------------------------------------------- helpers
+def as_wh(size_wh: Sequence[int]) -> tuple[int, int]:
+    """A configuration size ``[W, H]`` as a ``(W, H)`` tuple of ints."""
+    if len(size_wh) != 2:
+        raise ConfigError(f"a size must be [W, H], got {list(size_wh)}")
+    w, h = (int(v) for v in size_wh)
+    return w, h
+
+
 def wh_to_hw(size_wh: Sequence[int]) -> tuple[int, int]:
     """Convert a configuration size ``[W, H]`` to a tensor size ``(H, W)``.
 
     This is the only place where the two orders meet.
     """
-    if len(size_wh) != 2:
-        raise ConfigError(f"a size must be [W, H], got {list(size_wh)}")
-    w, h = (int(v) for v in size_wh)
+    w, h = as_wh(size_wh)
     return h, w
 
 
@@ -457,21 +462,6 @@ def _breaks(schema: DictConfig, layer: Any) -> bool:
 def to_yaml(cfg: Config) -> str:
     """The configuration as YAML text (what every run writes as ``config.yaml``)."""
     return OmegaConf.to_yaml(OmegaConf.structured(cfg))
-
-
-def to_dict(cfg: Config) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
-
-
-def from_dict(data: dict[str, Any]) -> Config:
-    """Rebuild a :class:`Config` from :func:`to_dict` output (validated like a file)."""
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(Config()), OmegaConf.create(data))
-        cfg = OmegaConf.to_object(merged)
-    except OmegaConfBaseException as exc:
-        raise ConfigError(_explain(exc)) from exc
-    _validate(cfg)
-    return cfg
 
 
 def save_config(cfg: Config, directory: str | Path) -> Path:

@@ -142,6 +142,9 @@ def run_demo(
     video = next((out / "video").glob("*.mp4"))
     predictor = Predictor.from_config(model, run_cfg)
     result = predict_source(predictor, video, out, overlay=True, events=True)
+    # events=True: the stage ran and wrote its files
+    assert result.trajectory is not None and result.trajectory.events is not None
+
     video_labels = video.with_name(ball_csv_name(video.stem))
     video_metrics = evaluate_csv(result.csv, video_labels, frame_size=plan.size)
     tolerance = run_cfg.eval.event_tolerance

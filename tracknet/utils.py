@@ -37,7 +37,8 @@ def storage_error(exc: OSError, path: str | Path | None = None, action: str = "w
     """``exc`` as a :class:`tracknet.errors.StorageError` with one clear line, when it is an OS
     error the user can fix (disk full, read-only, permissions, a file in the way); otherwise
     ``exc`` itself."""
-    hint = _WRITE_HINTS.get(exc.errno) if isinstance(exc, OSError) else None
+    hint = _WRITE_HINTS.get(exc.errno) if isinstance(exc, OSError) and exc.errno else None
+
     if hint is None or isinstance(exc, UserError):
         return exc
     where = path if path is not None else (exc.filename or "?")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.data.test_formats import write_video_clip
+from tests.data.helpers import write_video_clip
 from tracknet.cli import main
 
 OPTIONS = ["--input-size", "64x36"]  # options first: argparse takes DATA and overrides together

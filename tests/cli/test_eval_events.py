@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.cli.test_predict_trajectory import BOUNCE, SIZE, STUB, _bouncing
+from tests.cli.helpers import BOUNCE, SIZE, STUB, bouncing
 from tests.infer.conftest import make_tiny_data, make_tiny_run, stub_loader, write_spot_video
 from tracknet.cli import main
 from tracknet.io.events import Event, write_events_csv
@@ -115,7 +115,7 @@ def test_checkpoint_sums_event_counts_over_video_clips(tmp_path, tiny_run, monke
     third without events (left out of event scoring); the stub model sees the bouncing ball."""
     monkeypatch.setattr("tracknet.evaluate.score.load_run", stub_loader())
     root = tmp_path / "data"
-    positions = _bouncing()
+    positions = bouncing()
     n = len(positions)
     vis = np.array([p is not None for p in positions], int)
     xy = np.array([p if p is not None else (0, 0) for p in positions], float)

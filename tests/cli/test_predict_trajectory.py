@@ -10,38 +10,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.cli.helpers import BOUNCE, GAP, SIZE, STUB, bouncing
 from tests.infer.conftest import read_rows, write_spot_video
 from tracknet.cli import main
 from tracknet.io.events import read_events_csv
 from tracknet.io.labels import read_ball_csv
 from tracknet.io.video.reader import VideoReader
 
-SIZE = (320, 180)
-BOUNCE = 20
-GAP = (10, 11, 12)  # frames where the ball is not seen
-# the stub's heatmap at the frame's resolution: detections to the pixel
-STUB = ("model.input_size=[320,176]", "model.heatmap.size=[320,180]")
 # corners of a court (order around it) on the frame; and a bow tie made of the same points
 COURT = "20,170,300,170,260,60,60,60"
 CROSSED = "20,170,260,60,300,170,60,60"
 
 
-def _bouncing() -> list:
-    """A ball flying right, falling to a bounce at frame BOUNCE and rising; unseen in GAP."""
-    out: list = []
-    for f in range(40):
-        t = f if f <= BOUNCE else f - BOUNCE
-        if f <= BOUNCE:
-            x, y = 20 + 6 * t, 40 + 1.0 * t + 0.15 * t**2
-        else:
-            x, y = 20 + 6 * BOUNCE + 6 * t, 120 - 7.0 * t + 0.15 * t**2
-        out.append(None if f in GAP else (x, y))
-    return out
-
-
 @pytest.fixture
 def bounce_video(tmp_path):
-    return write_spot_video(tmp_path / "rally.mp4", _bouncing(), size=SIZE, fps=30)
+    return write_spot_video(tmp_path / "rally.mp4", bouncing(), size=SIZE, fps=30)
 
 
 def _predict(video, run, out, *args) -> int:
@@ -92,7 +75,7 @@ def test_without_fill_visibility_means_seen(tmp_path, tiny_run, stub_model, boun
 
 
 def test_enabled_stage_writes_an_outlier_as_no_ball(tmp_path, tiny_run, stub_model):
-    positions = _bouncing()
+    positions = bouncing()
     positions[30] = (positions[30][0], positions[30][1] + 40)  # a jump off the flight
     video = write_spot_video(tmp_path / "jump.mp4", positions, size=SIZE, fps=30)
     assert _predict(video, tiny_run, tmp_path / "off") == 0

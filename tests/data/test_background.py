@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.data.test_dataset import CODEC, FlipAugment
-from tests.data.test_formats import write_tennis_clip, write_video_clip
+from tests.data.helpers import CODEC, FlipAugment, write_tennis_clip, write_video_clip
 from tracknet.config import load_config
 from tracknet.data.background import background_indices, median_background
 from tracknet.data.dataset import ClipWindowDataset, make_loader

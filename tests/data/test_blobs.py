@@ -9,7 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from tracknet.data.blobs import blob_candidates, label_components
+from tracknet.data.blobs import blob_candidates, component_roots
+
+
+def label_components(mask: torch.Tensor) -> torch.Tensor:
+    """``int64 [N, H, W]`` from boolean masks ``[N, H, W]``: 0 on the background, elsewhere the
+    linear index + 1 of the first pixel of the pixel's 8-connected component (its root)."""
+    n, h, w = mask.shape
+    pixels = mask.reshape(-1).nonzero().squeeze(1)
+    roots = component_roots(pixels, h, w)
+    labels = torch.zeros(n * h * w, dtype=torch.int64)
+    labels[pixels] = pixels[roots] % (h * w) + 1
+    return labels.view(n, h, w)
 
 
 def _reference_components(mask: np.ndarray) -> list[set]:

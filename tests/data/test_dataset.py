@@ -8,14 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from tests.data.test_formats import write_tennis_clip, write_video_clip
+from tests.data.helpers import CODEC, FlipAugment, write_tennis_clip, write_video_clip
 from tracknet.config import load_config
 from tracknet.data.codec import HeatmapCodec
 from tracknet.data.dataset import ClipWindowDataset, load_split, make_loader, window_starts
 from tracknet.data.formats import load_clips
 from tracknet.errors import DataError, UserError
-
-CODEC = HeatmapCodec(input_size=(96, 54), heatmap_size=(48, 27), sigma=1.5)
 
 
 @pytest.fixture
@@ -23,18 +21,6 @@ def tennis_root(tmp_path):
     write_tennis_clip(tmp_path / "game1" / "Clip1", n=6)
     write_tennis_clip(tmp_path / "game2" / "Clip1", n=5, seed=1)
     return tmp_path
-
-
-class FlipAugment:
-    """A stand-in WindowAugment: flips horizontally and draws one number from ``rng``."""
-
-    def __call__(self, frames, xy, visible, rng):
-        width = frames.shape[2]
-        xy = xy.copy()
-        xy[:, 0] = width - 1 - xy[:, 0]
-        frames = frames[:, :, ::-1].copy()
-        frames[:, 0, 0, 0] = rng.integers(0, 256)  # a visible trace of the draw
-        return frames, xy, visible
 
 
 def test_window_starts():

@@ -22,7 +22,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.data.test_formats import track, write_tennis_clip, write_video_clip
+from tests.data.helpers import track, write_tennis_clip, write_video_clip
 from tracknet.config import load_config
 from tracknet.data import frame_cache
 from tracknet.data.codec import HeatmapCodec

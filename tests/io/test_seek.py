@@ -8,7 +8,7 @@ import random
 import av
 import pytest
 
-from tests.io.test_video import frame_index, write_video
+from tests.io.helpers import frame_index, write_video
 from tracknet.errors import DataError
 from tracknet.io.video.reader import VideoReader
 from tracknet.io.video.seek import FrameSeeker, keyframe_indices

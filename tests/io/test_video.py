@@ -10,35 +10,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.io.helpers import (
+    COUNT,
+    FPS,
+    HEIGHT,
+    WIDTH,
+    frame_index,
+    indexed_frame,
+    write_video,
+)
 from tracknet.errors import DataError
 from tracknet.io.image import open_image
 from tracknet.io.video.probe import probe_video
 from tracknet.io.video.reader import RgbConverter, VideoReader
 from tracknet.io.video.seek import close_cached_videos, read_frames
 from tracknet.io.video.writer import VideoWriter
-
-WIDTH, HEIGHT, FPS, COUNT = 64, 48, 25, 40
-STEP = 6  # red level per frame index
-
-
-def indexed_frame(index: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
-    """A flat frame whose red level encodes ``index`` (flat colours survive H.264 well)."""
-    frame = np.empty((height, width, 3), dtype=np.uint8)
-    frame[..., 0] = index * STEP
-    frame[..., 1] = 255 - index * STEP
-    frame[..., 2] = 128
-    return frame
-
-
-def frame_index(frame: np.ndarray) -> int:
-    return round(float(frame[..., 0].mean()) / STEP)
-
-
-def write_video(path, count=COUNT, gop=None, codec="libx264"):
-    with VideoWriter(path, FPS, (WIDTH, HEIGHT), codec=codec, crf=0, gop=gop) as writer:
-        for i in range(count):
-            writer.write(indexed_frame(i))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,18 +14,11 @@ from hypothesis import strategies as st
 from PIL import Image
 from starlette.testclient import TestClient
 
+from tests.label.helpers import fill
 from tracknet.io.video.seek import read_frames
 from tracknet.label.app import STATIC_DIR, STATIC_FILES, create_app
 from tracknet.label.server import open_session
 from tracknet.label.suggest import Suggestions, review_queue
-
-
-def fill(suggestions: Suggestions, items: dict[int, tuple[bool, float, float, float]]) -> None:
-    """Predictions as the model thread stores them (no tracker)."""
-    for frame, (vis, x, y, score) in sorted(items.items()):
-        pred = SimpleNamespace(index=frame, ok=True, visible=vis, x=x, y=y, score=score)
-        suggestions._add(pred, tracker=None)
-    suggestions.state = "done"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from tests.label.conftest import LiveApp, Server, free_port
-from tests.label.test_api import fill
+from tests.label.helpers import fill
 from tracknet.io.labels import read_ball_csv
 from tracknet.label.server import open_session
 from tracknet.label.suggest import Suggestions

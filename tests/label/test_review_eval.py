@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import load_script
-from tests.label.test_doubt import N, rally
+from tests.label.helpers import N, rally
 from tracknet.io.labels import TrackLabels, read_ball_csv
 
 

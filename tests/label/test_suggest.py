@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.label.conftest import CLIP_SIZE
-from tests.label.test_api import fill
+from tests.label.helpers import fill
 from tracknet.label.confirmed import make_label
 from tracknet.label.source import open_source
 from tracknet.label.suggest import Suggestions, interpolation, review_queue

@@ -63,9 +63,9 @@ def test_tiny_model_overfits_a_few_clips_to_f1_one(overfit_run):
     trainer, cfg = overfit_run
     windows = ClipWindowDataset.from_config(cfg, "train", augment=None, stride=None)
     result = validate_windows(trainer.acc, trainer.model, windows, trainer.codec, cfg)
-    assert result["tp"] > 0 and result["tn"] > 0, "the clips must hold frames with and without ball"
-    assert result["f1"] == 1.0, result
-    assert result["fp1"] == result["fp2"] == result["fn"] == 0
+    assert result.tp > 0 and result.tn > 0, "the clips must hold frames with and without ball"
+    assert result.f1 == 1.0, result
+    assert result.fp1 == result.fp2 == result.fn == 0
 
 
 def test_run_folder_loads_in_a_fresh_process_with_the_same_logits(overfit_run, tmp_path):

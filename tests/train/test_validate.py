@@ -124,9 +124,9 @@ def test_validation_scores_as_the_checkpoint_evaluation_does(resize):
     evaluated = evaluate_clips(
         clip, tolerance_px=4, tolerance_space="input", to_input=codec.frame_to_input
     )["overall"]
-    assert _counts(result) == _counts(evaluated)
-    assert result["f1"] == evaluated["f1"]
-    assert min(_counts(result).values()) > 0, "every outcome must occur"
+    assert _counts(result.as_dict()) == _counts(evaluated)
+    assert result.f1 == evaluated["f1"]
+    assert min(_counts(result.as_dict()).values()) > 0, "every outcome must occur"
 
     # The plain stretch map that validation used before: the same under stretch, other counts
     # under letterbox (12 frame pixels are 3 input pixels there, 4.8 with a stretch).
@@ -134,6 +134,7 @@ def test_validation_scores_as_the_checkpoint_evaluation_does(resize):
         clip, tolerance_px=4, tolerance_space="input", input_size=codec.input_size
     )["overall"]
     if resize == "stretch":
-        assert _counts(result) == _counts(stretched)
+        assert _counts(result.as_dict()) == _counts(stretched)
+
     else:
-        assert result["tp"] == stretched["tp"] + 3 and result["fp1"] == stretched["fp1"] - 3
+        assert result.tp == stretched["tp"] + 3 and result.fp1 == stretched["fp1"] - 3

@@ -86,21 +86,6 @@ def component_roots(pixels: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return parent
 
 
-def label_components(mask: torch.Tensor) -> torch.Tensor:
-    """Label the 8-connected components of boolean masks ``[N, H, W]`` (:func:`component_roots`).
-
-    Returns:
-        ``int64 [N, H, W]``: 0 on the background, a per-image component id (``1 .. H*W``: the
-        linear index + 1 of the component's first pixel) elsewhere.
-    """
-    n, h, w = mask.shape
-    pixels = mask.reshape(-1).nonzero().squeeze(1)
-    roots = component_roots(pixels, h, w)
-    labels = torch.zeros(n * h * w, dtype=torch.int64, device=mask.device)
-    labels[pixels] = pixels[roots] % (h * w) + 1
-    return labels.view(n, h, w)
-
-
 def blob_candidates(logits: torch.Tensor, threshold: float, top_k: int) -> dict[str, torch.Tensor]:
     """The ``top_k`` blobs of largest mass of each heatmap ``[N, H, W]``.
 

@@ -176,7 +176,8 @@ def _image_sequence(
     Only headers are read (about 0.1 ms an image). None when no image can be read.
     """
     paths = [folder / n for n in names]
-    sizes = []
+    sizes: list[tuple[int, int] | None] = []
+
     for path in paths:
         try:
             with Image.open(path) as image:

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from tracknet.config import Config, LabelsConfig, load_config
+from tracknet.config import Config, LabelsConfig, as_wh, load_config
 from tracknet.constants import BALL_CSV_SUFFIX, IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from tracknet.data.clip_events import clip_events
 from tracknet.data.codec import HeatmapCodec
@@ -51,6 +51,7 @@ from tracknet.infer.predictor import Predictor
 from tracknet.infer.source import open_source, track_source
 from tracknet.io.labels import TrackLabels, read_any_labels, read_ball_csv
 from tracknet.io.video.probe import probe_video
+from tracknet.models.protocol import WindowModel
 from tracknet.utils import atomic_write_text
 
 log = logging.getLogger("tracknet.eval")
@@ -96,7 +97,7 @@ def _score(
 
 # --------------------------------------------------------------------------- a checkpoint
 def evaluate_checkpoint(
-    model,
+    model: WindowModel,
     cfg: Config,
     split: str = "test",
     out_dir: str | Path | None = None,
@@ -146,7 +147,7 @@ def evaluate_checkpoint(
         tracks,
         cfg.eval.tolerance_px,
         cfg.eval.tolerance_space,
-        tuple(cfg.model.input_size),
+        as_wh(cfg.model.input_size),
         to_input,
     )
     result["settings"].update(
@@ -263,7 +264,7 @@ def evaluate_csv(
             pred_xy=pxy,
             gt_visible=gt_visible,
             gt_xy=gt_xy,
-            frame_size=tuple(frame_size) if frame_size is not None else None,
+            frame_size=as_wh(frame_size) if frame_size is not None else None,
         )
     }
     result = _score(tracks, tolerance_px, tolerance_space, input_size, to_input)
@@ -303,7 +304,9 @@ def _evaluate_csv_of_run(
     Without a checkpoint, ``overrides`` may set how the labels are read (``data.labels.*``,
     ``data.visible_codes``) and nothing else.
     """
-    space, grid, to_input, visible_codes = tolerance_space, None, None, (1, 2)
+    space, to_input = tolerance_space, None
+    grid: tuple[int, int] | None = None
+    visible_codes: tuple[int, ...] = (1, 2)
     labels = LabelsConfig()
     if checkpoint:
         _, config = resolve_checkpoint(checkpoint)
@@ -311,7 +314,7 @@ def _evaluate_csv_of_run(
         codec = HeatmapCodec.from_config(cfg)
         tolerance_px = tolerance_px if tolerance_px is not None else cfg.eval.tolerance_px
         space = space or cfg.eval.tolerance_space
-        grid, to_input = tuple(cfg.model.input_size), codec.frame_to_input
+        grid, to_input = as_wh(cfg.model.input_size), codec.frame_to_input
         visible_codes, labels = tuple(cfg.data.visible_codes), cfg.data.labels
     elif overrides:
         others = [o for o in overrides if not o.startswith(_LABEL_KEYS)]
@@ -382,11 +385,14 @@ def run_eval(
         raise UserError("give --checkpoint RUN_DIR, or --pred FILE / --pred-events FILE --gt FILE")
     events = None
     if pred_events:
+        assert gt is not None  # checked above: --gt goes with --pred-events
         tolerance = 2 if event_tolerance is None else event_tolerance
         events = evaluate_events_csv(pred_events, gt, tolerance)
     if pred_events and not pred:
+        assert events is not None
         result = events
     elif pred:
+        assert gt is not None  # checked above: --gt goes with --pred
         result = _evaluate_csv_of_run(
             pred,
             gt,
@@ -405,6 +411,7 @@ def run_eval(
             overrides.append(f"eval.tolerance_space={tolerance_space}")
         if event_tolerance is not None:
             overrides.append(f"eval.event_tolerance={event_tolerance}")
+        assert checkpoint is not None  # checked above: neither --pred nor --gt
         model, cfg = load_run(checkpoint, overrides)
         result = evaluate_checkpoint(model, cfg, split or cfg.eval.split, out_dir)
     if events is not None and result is not events:

@@ -13,6 +13,7 @@ import sys
 import torch
 
 from tracknet.errors import UserError
+from tracknet.models.protocol import WindowModel
 
 
 def resolve_device(name: str) -> torch.device:
@@ -76,7 +77,7 @@ def keep_freed_memory() -> bool:
     return bool(ok)
 
 
-def cast_backbone_weights(model, dtype: torch.dtype | None) -> None:
+def cast_backbone_weights(model: WindowModel, dtype: torch.dtype | None) -> None:
     """Hold the ViT's weights in ``dtype`` (half-precision inference).
 
     Under autocast alone every linear layer re-casts its fp32 weights on every call, which costs
@@ -94,7 +95,7 @@ CPU_EAGER_MAX_TOKENS = 1024
 
 
 def use_inference_attention(
-    model, device: torch.device, choice: str = "auto", dtype: torch.dtype | None = None
+    model: WindowModel, device: torch.device, choice: str = "auto", dtype: torch.dtype | None = None
 ) -> str | None:
     """Pick the ViT backbone's attention kernel for inference on ``device``; returns the choice.
 
@@ -105,7 +106,7 @@ def use_inference_attention(
     (720x1280); in fp32 SDPA is 1.5x faster at 576. ``None`` when the model has no ViT backbone.
     """
     backbone = getattr(model, "backbone", None)
-    if not hasattr(backbone, "set_attention"):
+    if backbone is None or not hasattr(backbone, "set_attention"):
         return None
     if choice == "auto" and device.type == "cpu" and dtype == torch.bfloat16:
         backbone.set_attention("eager", eager_max_tokens=CPU_EAGER_MAX_TOKENS)
@@ -116,12 +117,12 @@ def use_inference_attention(
 
 
 def prepare_for_inference(
-    model,
+    model: WindowModel,
     device: torch.device,
     dtype: torch.dtype | None = None,
     channels_last: bool = True,
     attention: str = "auto",
-):
+) -> WindowModel:
     """Set ``model`` up for inference on ``device`` the way ``tracknet predict`` runs it.
 
     Evaluation mode on ``device``; the ViT's weights held in ``dtype`` (``None`` or fp32: as
@@ -129,7 +130,9 @@ def prepare_for_inference(
     (:func:`use_inference_attention`); 4-D (convolution) weights in channels-last memory.
     Returns the model (changed in place).
     """
+    assert isinstance(model, torch.nn.Module)  # every window model is one (OnnxModel too)
     model = model.to(device).eval()
+
     cast_backbone_weights(model, dtype if dtype != torch.float32 else None)
     use_inference_attention(model, device, attention, dtype)
     if channels_last:

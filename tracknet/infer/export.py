@@ -49,6 +49,7 @@ def export_onnx(model: WindowModel, out: str | Path, opset: int = 18) -> Path:
         3: step * torch.export.Dim("height_steps", min=2, max=8192 // step),
         4: step * torch.export.Dim("width_steps", min=2, max=8192 // step),
     }
+    assert isinstance(model, torch.nn.Module)  # an ONNX model is exported already
     model = model.eval().float()
     # torch.export first (shape guards), then the ONNX translation of that program: letting
     # torch.onnx.export capture the model itself turns the guards into runtime asserts.
@@ -85,8 +86,10 @@ def max_abs_difference(model: WindowModel, onnx_path: str | Path, frames: torch.
     import onnxruntime as ort  # optional dependency (the ``onnx`` extra)
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    assert isinstance(model, torch.nn.Module)
     with torch.no_grad():
         expected = model.eval()(frames).numpy()
+
     got = session.run(None, {"frames": frames.numpy()})[0]
     return float(np.abs(got - expected).max())
 

@@ -33,6 +33,7 @@ from tracknet.infer.device import (
     prepare_for_inference,
     resolve_device,
 )
+from tracknet.models.protocol import WindowModel
 from tracknet.track.builder import FramePrediction
 
 
@@ -46,7 +47,7 @@ class Predictor:
         cfg: batch size, device and precision settings.
     """
 
-    def __init__(self, model, codec: HeatmapCodec, cfg: PredictConfig | None = None):
+    def __init__(self, model: WindowModel, codec: HeatmapCodec, cfg: PredictConfig | None = None):
         self.cfg = cfg or PredictConfig()
         self.device = resolve_device(self.cfg.device)
         self.autocast = autocast_dtype(self.device, self.cfg.half, self.cfg.precision)
@@ -71,7 +72,9 @@ class Predictor:
             keep_freed_memory()
 
     @classmethod
-    def from_config(cls, model, cfg: Config, codec: HeatmapCodec | None = None) -> Predictor:
+    def from_config(
+        cls, model: WindowModel, cfg: Config, codec: HeatmapCodec | None = None
+    ) -> Predictor:
         """The predictor of a run: ``cfg``'s codec (or ``codec``, when the run built one
         already) and ``cfg.predict``'s settings."""
         return cls(

@@ -88,7 +88,10 @@ class FrameSource:
         if listed is None and not self.path.exists():
             raise DataError(f"{self.path}: no such video or image folder")
         if listed is not None or self.path.is_dir():
-            self.images = listed if listed is not None else _folder_images(self.path)
+            self.images: list[Path] | None = (
+                listed if listed is not None else _folder_images(self.path)
+            )
+
             if not self.images:
                 raise DataError(
                     f"{self.path}: the folder holds no images ({sorted(IMAGE_SUFFIXES)})"
@@ -128,7 +131,7 @@ class FrameSource:
                 yield open_image(self.images[i], self.min_size, expect_size=self.size)
 
     def _images(self) -> Iterator[tuple[int, np.ndarray | None]]:
-        for i, p in enumerate(self.images):
+        for i, p in enumerate(self.images or []):
             try:
                 frame = open_image(p, self.min_size, expect_size=self.size)
             except DataError as exc:

@@ -102,31 +102,38 @@ def parse_row(
     if key_field == "frame":
         frame = _integer(cell["frame"])
         if frame is None or frame < 0:
-            return bad("frame", "a frame number (an integer >= 0)")
+            bad("frame", "a frame number (an integer >= 0)")
+            return None
         key = frame
     elif not key:
-        return bad("file", "a file name")
+        bad("file", "a file name")
+        return None
     coordinates: list[float | None] = []
     for axis in ("x", "y"):
         try:
             coordinates.append(_parse_number(cell[axis]))
         except ValueError:
-            return bad(axis, "a number")
+            bad(axis, "a number")
+            return None
     x, y = coordinates
     if "visibility" in columns:
         vis = _integer(cell["visibility"])
         if vis is None or not rules.is_code(vis):
             codes = sorted({0, 1, 2, 3, *rules.visible_codes})
-            return bad("visibility", f"a visibility code ({', '.join(map(str, codes))})")
+            bad("visibility", f"a visibility code ({', '.join(map(str, codes))})")
+            return None
     elif _has_ball(x, y):
         vis = rules.ball_code
     else:
         vis, x, y = rules.no_ball_code, None, None
     status = 0
     if cell.get("status"):
-        status = _integer(cell["status"])
-        if status is None:
-            return bad("status", "an integer status")
+        code = _integer(cell["status"])
+        if code is None:
+            bad("status", "an integer status")
+            return None
+        status = code
+
     needs_xy = vis in rules.visible_codes  # a visible ball must say where it is
     if (x is None) != (y is None) or (x is None and needs_xy):
         problems.add(
@@ -138,8 +145,9 @@ def parse_row(
         problems.add("nan", where, f"non-finite coordinates ({x}, {y}) for visibility {vis}")
         return None
     placed = finite and vis != rules.no_ball_code
-    if not placed:
-        return Row(key, vis, 0.0, 0.0, status, 0, False)  # no (known) position: 0, 0
+    if not placed or x is None or y is None:
+        return Row(key, vis, 0.0, 0.0, status, 0, False)
+    # no (known) position: 0, 0
     return Row(key, vis, float(x), float(y), status, 0, True)
 
 

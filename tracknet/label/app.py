@@ -33,6 +33,7 @@ which stops DNS-rebinding pages. The parsing and the guard are :mod:`tracknet.la
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,7 @@ class _Api:
         except ValueError as exc:
             raise HTTPError(422, f"{where}: {exc}") from None
 
-    def _changes(self, base: int, also: list[int] = ()) -> dict:
+    def _changes(self, base: int, also: Sequence[int] = ()) -> dict:
         """The changes after ``base``, and the saved labels of the frames ``also`` (a refused
         edit's frames, which may have changed before ``base``)."""
         store = self.s.store
@@ -227,7 +228,7 @@ class _Api:
         raw = data.get("edits")
         if not isinstance(raw, list) or not raw:
             raise HTTPError(422, "'edits' must be a non-empty list of {frame, label}")
-        edits = []
+        edits: list[tuple[int, Label | None]] = []
         expected: dict[int, Label | None] = {}
         for i, item in enumerate(raw):
             where = f"edits[{i}]"
@@ -278,7 +279,7 @@ class _Api:
         if self.s.suggestions is None:
             raise HTTPError(422, "no model is running: start with --checkpoint RUN_DIR")
         confirmed = self.s.store.labels()
-        edits = []
+        edits: list[tuple[int, Label | None]] = []
         for i, frame in enumerate(frames):
             frame = self._frame(integer_field({"frame": frame}, "frame", f"frames[{i}]"), "frames")
             suggestion = self.s.suggestions.get(frame)
@@ -308,7 +309,9 @@ class _Api:
                 "(or the gap is labelled already)",
             )
         layout, size = self.s.store.layout, self.s.source.frame_size
-        edits = [(f, make_label("visible", x, y, 0, layout, size)) for f, x, y in filled]
+        edits: list[tuple[int, Label | None]] = [
+            (f, make_label("visible", x, y, 0, layout, size)) for f, x, y in filled
+        ]
         return await self._apply(edits, base)
 
 

@@ -68,10 +68,6 @@ class FrameCache:
                 self._items.popitem(last=False)
             return future, True
 
-    def contains(self, index: int) -> bool:
-        with self._lock:
-            return index in self._items
-
     def peek(self, index: int) -> Future | None:
         """The future of ``index`` if it is held (without making it the most recent)."""
         with self._lock:
@@ -159,6 +155,7 @@ class FrameServer:
             self._plan(index, reserve=False)
             return data
         future = self._plan(index, reserve=True)
+        assert future is not None  # reserve=True: the future of index
         try:
             return future.result(timeout=timeout)
         except DataError:

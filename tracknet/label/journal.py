@@ -14,7 +14,8 @@ from tracknet.errors import UserError
 try:  # POSIX only: elsewhere a second server on the same file is not detected
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
+
 
 log = logging.getLogger("tracknet.label")
 

@@ -204,7 +204,7 @@ class Suggestions:
                 score=self.score.astype(np.float64),
                 rival=self.rival.astype(np.float64),
                 threshold=float(self.threshold),
-                frame_size=tuple(self.source.frame_size),
+                frame_size=self.source.frame_size,
                 fps=float(self.source.fps or 30.0),
             )
 

@@ -32,6 +32,8 @@ from safetensors.torch import load_file, save_file
 from tracknet.config import ModelConfig
 from tracknet.errors import CheckpointError
 from tracknet.models.factory import build_model
+from tracknet.models.tracknet import TrackNet
+from tracknet.models.unet import TrackNetV2UNet
 from tracknet.models.zoo import resolve_model_path
 from tracknet.utils import atomic_path, atomic_write_text, sha256_file
 
@@ -177,7 +179,7 @@ def model_config_from_meta(meta: dict) -> ModelConfig:
         raise CheckpointError(f"checkpoint model config is incompatible: {exc}") from exc
 
 
-def load_model(directory: str | Path, device_map: str | None = None) -> torch.nn.Module:
+def load_model(directory: str | Path, device_map: str | None = None) -> TrackNet | TrackNetV2UNet:
     """Rebuild the model saved in ``directory`` (on the CPU unless ``device_map`` says otherwise)."""
     directory = Path(directory)
     meta = read_meta(directory)

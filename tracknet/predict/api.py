@@ -35,6 +35,7 @@ from tracknet.infer.predictor import Predictor
 from tracknet.infer.source import clip_background, open_source, track_source
 from tracknet.io.frames import read_ahead
 from tracknet.io.live import LiveSource, is_live
+from tracknet.models.protocol import WindowModel
 from tracknet.predict.pipeline import PredictResult, predict_source
 from tracknet.predict.stream import ResultStream, chunks_of
 from tracknet.settings import config_overrides
@@ -61,7 +62,8 @@ class Tracker:
     ``tracker.predictor`` the model on its device.
     """
 
-    def __init__(self, model, cfg: Config) -> None:
+    def __init__(self, model: WindowModel, cfg: Config) -> None:
+
         self.cfg = cfg
         self.predictor = Predictor.from_config(model, cfg)
 
@@ -180,6 +182,8 @@ class Tracker:
                 options=live.options,
             ).start()
             chunks = iter(lambda: src.take(batch), [])
+            assert src.size is not None  # start() returns once the first frame is in
+
             return ResultStream(self.predictor, chunks, src.size, source=src)
         if isinstance(source, str | Path):
             frames = open_source(self.predictor, source)

@@ -62,8 +62,10 @@ def _sources(track: Track) -> np.ndarray:
     did, else ``detected``."""
     out = np.where(track.visible, "detected", "none").astype(object)
     out[track.interpolated & track.visible] = "interpolated"
-    filled = track.filled
-    out[filled] = track.trajectory.source_names()[filled]
+    if track.trajectory is not None:  # else nothing was filled
+        filled = track.filled
+        out[filled] = track.trajectory.source_names()[filled]
+
     return out
 
 

@@ -40,7 +40,9 @@ def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
 
     (argparse cannot tell two variadic positionals apart, so both come in one list.)
     """
-    inputs, overrides = [], []
+    inputs: list[str] = []
+    overrides: list[str] = []
+
     for item in items:
         is_override = _OVERRIDE.match(item) is not None and not Path(item).exists()
         (overrides if is_override else inputs).append(item)

@@ -70,7 +70,9 @@ def _not_predicted(index: int) -> FramePrediction:
     return FramePrediction(index, False, False, 0.0, 0.0, 0.0, np.zeros((0, 2)), np.zeros(0))
 
 
-def chunks_of(frames: Iterable[tuple[int, object]], size: int) -> Iterator[list[LiveFrame]]:
+def chunks_of(
+    frames: Iterable[tuple[int, np.ndarray | None]], size: int
+) -> Iterator[list[LiveFrame]]:
     """``(index, frame or None)`` pairs (a file, frames in memory) as lists of ``size``
     :class:`LiveFrame` (``None``: an undecodable frame), stamped as they are read."""
     chunk: list[LiveFrame] = []
@@ -192,7 +194,9 @@ class RowWriter:
         self._files: list = []
         self._stack = contextlib.ExitStack()
         self._ball = self._open(self.csv, BALL_CSV_HEADER)
-        self._details = self._open(self.details, LIVE_DETAILS_HEADER) if details else None
+        self._details = (
+            self._open(self.details, LIVE_DETAILS_HEADER) if self.details is not None else None
+        )
 
     def _open(self, path: Path, header: Sequence[str]):
         fh = self._stack.enter_context(path.open("w", newline=""))
@@ -239,8 +243,8 @@ def _details_row(point: StreamPoint) -> list:
         0,
         int(point.decoded),
         int(raw),
-        f"{pred.x if raw else 0.0:.2f}",
-        f"{pred.y if raw else 0.0:.2f}",
+        f"{pred.x if raw and pred is not None else 0.0:.2f}",
+        f"{pred.y if raw and pred is not None else 0.0:.2f}",
         format_candidates(cands),
         int(point.dropped),
         "" if point.latency is None else f"{1000 * point.latency:.1f}",

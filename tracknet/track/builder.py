@@ -43,7 +43,9 @@ class _Columns:
 
     def __init__(self, specs: dict[str, tuple[tuple[int, ...], type]], capacity: int = 1024):
         self.n = 0
-        self.data = {k: np.zeros((capacity, *shape), dtype) for k, (shape, dtype) in specs.items()}
+        self.data: dict[str, np.ndarray] = {
+            k: np.zeros((capacity, *shape), dtype) for k, (shape, dtype) in specs.items()
+        }
 
     def append(self, **values) -> None:
         capacity = len(next(iter(self.data.values())))
@@ -105,9 +107,10 @@ class TrackBuilder:
             visible, xy = bool(v) and p.ok, pos
             score = s if visible else p.score
         else:
-            visible, xy, score = bool(p.visible) and p.ok, (p.x, p.y), p.score
-        xy = np.nan_to_num(np.asarray(xy, dtype=np.float64))
-        x, y = (float(xy[0]), float(xy[1])) if visible else (0.0, 0.0)
+            visible, xy, score = bool(p.visible) and p.ok, np.array([p.x, p.y]), p.score
+
+        at = np.nan_to_num(np.asarray(xy, dtype=np.float64))
+        x, y = (float(at[0]), float(at[1])) if visible else (0.0, 0.0)
         point = TrackPoint(int(p.index), visible, x, y, float(score))
         if not keep:
             return point
@@ -121,7 +124,7 @@ class TrackBuilder:
             raw_xy=(p.x, p.y),
             score=score,
             visible=visible,
-            xy=xy,
+            xy=at,
             candidates=cands,
         )
         return point

@@ -240,7 +240,12 @@ def fit_segments(f, t, p, seg, n_seg: int, max_degree: int, fps: float) -> list[
     coef[:, 0] += p[first]
     rms = np.sqrt(np.maximum(square - explained, 0.0) / np.maximum(count, 1))
     inside = np.searchsorted(start, f, "right") - 1
-    rows = np.flatnonzero((inside >= 0) & (f <= end[np.clip(inside, 0, None)])) if n_seg else []
+    rows = (
+        np.flatnonzero((inside >= 0) & (f <= end[np.clip(inside, 0, None)]))
+        if n_seg
+        else np.zeros(0, np.intp)
+    )
+
     s = inside[rows]
     u = (f[rows] - start[s]) / span[s]
     deriv = np.arange(1, 4) * u[:, None] ** np.arange(3)  # d/dtau of tau**1..3

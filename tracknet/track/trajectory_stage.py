@@ -36,13 +36,13 @@ _PARAM_KEYS = tuple(
 
 
 def trajectory_params(
-    cfg: TrajectoryConfig, frame_height: float, fps: float, fill: bool = True
+    cfg: TrajectoryConfig, frame_height: float | None, fps: float, fill: bool = True
 ) -> TrajectoryParams:
     """The stage's settings for a video ``frame_height`` pixels high at ``fps``.
 
     Args:
         cfg: ``predict.trajectory``.
-        frame_height: height of the original frames, pixels.
+        frame_height: height of the original frames, pixels (None: 720).
         fps: the video's frame rate (a bad or unknown rate counts as 30).
         fill: use ``cfg.fill``; False: fill nothing.
 
@@ -73,10 +73,10 @@ def run_stage(
     frames: np.ndarray,
     visible: np.ndarray,
     xy: np.ndarray,
-    score: np.ndarray,
+    score: np.ndarray | None,
     cfg: TrajectoryConfig,
     fps: float,
-    frame_height: float,
+    frame_height: float | None,
 ) -> tuple[Trajectory, np.ndarray, np.ndarray]:
     """Fit the flights of one video's gated track; returns the trajectory and the new track.
 
@@ -84,7 +84,8 @@ def run_stage(
         frames: ``[N]`` frame numbers, increasing.
         visible: ``[N]`` the tracker's choice (non-zero = a ball).
         xy: ``[N, 2]`` original-frame pixels (ignored where not visible).
-        score: ``[N]`` detection scores.
+        score: ``[N]`` detection scores, or None (1 for every row).
+
         cfg: ``predict.trajectory``; when :func:`stage_applies` is false the stage runs without
             filling and the returned track is the input.
         fps, frame_height: the video's rate and frame height (the settings scale with them).

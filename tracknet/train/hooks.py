@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,14 +31,13 @@ from tqdm.auto import tqdm
 
 from tracknet.errors import UserError
 from tracknet.eval.plots import plot_training_curves
+from tracknet.train.run_log import METRIC_FIELDS
+from tracknet.train.validate import Validation
 
 if TYPE_CHECKING:
     from tracknet.train.trainer import Trainer
 
 log = logging.getLogger("tracknet.train")
-
-# the validation scores of a ``val`` row of metrics.csv
-VAL_KEYS = ("loss", "precision", "recall", "f1", "accuracy", "tp", "fp1", "fp2", "fn", "tn")
 
 
 @dataclass
@@ -168,20 +167,19 @@ class PeriodicValidation(Hook):
             self.record(trainer, result)
         trainer.model.train()
 
-    def record(self, trainer: Trainer, result: dict[str, Any]) -> None:
+    def record(self, trainer: Trainer, result: Validation) -> None:
         """The main process's part: the row, the log line, ``best/`` on a better F1."""
-        trainer.run_log.write(
-            {"step": trainer.step, "split": "val"} | {k: result[k] for k in VAL_KEYS}
-        )
+        scores = {k: v for k, v in result.as_dict().items() if k in METRIC_FIELDS}
+        trainer.run_log.write({"step": trainer.step, "split": "val"} | scores)
         log.info(
             "step %d  val  F1 %.4f  P %.4f  R %.4f",
             trainer.step,
-            result["f1"],
-            result["precision"],
-            result["recall"],
+            result.f1,
+            result.precision,
+            result.recall,
         )
-        if result["f1"] > trainer.best_f1:
-            trainer.best_f1 = result["f1"]
+        if result.f1 > trainer.best_f1:
+            trainer.best_f1 = result.f1
             trainer.save_best(result)
 
 

@@ -62,7 +62,7 @@ from tracknet.train.optim import apply_lr, build_optimizer
 from tracknet.train.run_log import RunLog
 from tracknet.train.sampler import ResumableBatchSampler
 from tracknet.train.samples import KeyedWindows
-from tracknet.train.validate import model_inputs, validate_windows
+from tracknet.train.validate import Validation, model_inputs, validate_windows
 from tracknet.utils import remove_stale_temporaries
 
 log = logging.getLogger("tracknet.train")
@@ -282,7 +282,7 @@ class Trainer:
             flag = self.acc.reduce(flag, reduction="sum") / self.acc.num_processes
         return bool(flag.item() == 1.0)
 
-    def validate(self) -> dict[str, Any] | None:
+    def validate(self) -> Validation | None:
         """Score the model on the validation windows (every rank takes part); ``None`` when the
         split has none."""
         if len(self.val_windows) == 0:
@@ -294,10 +294,11 @@ class Trainer:
     def _save_backbone(self) -> bool | None:
         return True if self.cfg.train.save_backbone or self.keep_backbone else None
 
-    def save_best(self, result: dict[str, Any]) -> None:
+    def save_best(self, result: Validation) -> None:
         """``best/``: the model and ``metrics.json`` (``result`` at this step); main process."""
         model = self.acc.unwrap_model(self.model)
-        metrics = json.dumps({"step": self.step, **result}, indent=2)
+        metrics = json.dumps({"step": self.step, **result.as_dict()}, indent=2)
+
         save_model_folder(
             model, self.run_dir / "best", self._save_backbone(), extra={"metrics.json": metrics}
         )

@@ -11,7 +11,9 @@ letterbox map when ``data.resize=letterbox``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,31 @@ from tracknet.eval.metrics import Outcome, classify_frames, scores_from_counts
 from tracknet.train.losses import configured_loss
 
 COUNT_KEYS = ("tp", "tn", "fp1", "fp2", "fn")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The scores of one validation: :func:`tracknet.eval.metrics.scores_from_counts` of the
+    counts pooled over all ranks, and the mean loss of the windows. The fields are the keys of
+    ``best/metrics.json`` (in its order, after ``step``) and, those among
+    :data:`~tracknet.train.run_log.METRIC_FIELDS`, of a ``val`` row of ``metrics.csv``."""
+
+    tp: int
+    tn: int
+    fp1: int
+    fp2: int
+    fn: int
+    frames: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    rmse: float | None
+    loss: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The scores by name, in field order."""
+        return dataclasses.asdict(self)
 
 
 def model_inputs(
@@ -40,12 +67,12 @@ def model_inputs(
 @torch.no_grad()
 def validate_windows(
     accelerator,
-    model,
+    model: torch.nn.Module,
     windows,
     codec: HeatmapCodec,
     cfg: Config,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-) -> dict[str, Any]:
+) -> Validation:
     """Score ``model`` on every window of ``windows``; identical result on every rank.
 
     Args:
@@ -59,7 +86,7 @@ def validate_windows(
             settings (:func:`~tracknet.train.losses.configured_loss`).
 
     Returns:
-        :func:`tracknet.eval.metrics.scores_from_counts` of the pooled counts, plus ``loss``.
+        The pooled scores and the mean loss.
     """
     loss_fn = loss_fn or configured_loss(cfg.train)
     rank, world = accelerator.process_index, accelerator.num_processes
@@ -102,6 +129,5 @@ def validate_windows(
         counts = accelerator.reduce(counts, reduction="sum")
     model.train(was_training)
     c = counts.cpu().numpy()
-    result = scores_from_counts(**{k: int(c[i]) for i, k in enumerate(COUNT_KEYS)}, sq_err_sum=c[5])
-    result["loss"] = float(c[6] / max(c[7], 1))
-    return result
+    scores = scores_from_counts(**{k: int(c[i]) for i, k in enumerate(COUNT_KEYS)}, sq_err_sum=c[5])
+    return Validation(**scores, loss=float(c[6] / max(c[7], 1)))

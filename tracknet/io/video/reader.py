@@ -37,6 +37,8 @@ class FrameClock:
     def timestamp(self, index: int) -> int:
         """The stream timestamp of frame ``index`` (for seeking)."""
         start = self.start or 0
+        assert self.time_base is not None, "a stream without a time base cannot be sought"
+
         return start + int(index / self.fps / self.time_base)
 
 

@@ -73,6 +73,7 @@ class _RandomAccessDecoder:
         self.position = -1
 
     def _next(self) -> tuple[int, av.VideoFrame] | None:
+        item: tuple[int, av.VideoFrame] | None
         if self._pending is not None:
             item, self._pending = self._pending, None
             return item

@@ -6,6 +6,7 @@ import contextlib
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 import av
 import numpy as np
@@ -82,7 +83,8 @@ class VideoWriter:
     ) -> av.video.VideoStream:
         rate = Fraction(fps).limit_denominator(1001)
         self._time_base = 1 / rate  # frame timestamps count frames
-        stream = self._container.add_stream(codec, rate=rate)
+        stream = cast(av.video.VideoStream, self._container.add_stream(codec, rate=rate))
+
         stream.width = self.size[0] + self._pad[0]
         stream.height = self.size[1] + self._pad[1]
         stream.pix_fmt = self._pix_fmt
