@@ -41,6 +41,11 @@ class TrackNet(nn.Module):
         config: the configuration the model was built from, kept for saving it (not read here).
     """
 
+    frames: int
+    config: ModelConfig | None
+    input_hw: tuple[int, int] | None
+    heatmap_hw: tuple[int, int] | None
+
     def __init__(
         self,
         backbone: ViTBackbone,

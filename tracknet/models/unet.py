@@ -56,7 +56,11 @@ class TrackNetV2UNet(nn.Module):
             ReLU, then batch norm).
     """
 
-    size_multiple = 8  # three 2x2 poolings
+    size_multiple: int = 8  # three 2x2 poolings
+    frames: int
+    config: ModelConfig | None
+    out_size: tuple[int, int] | None
+    input_hw: tuple[int, int] | None
 
     def __init__(
         self,
