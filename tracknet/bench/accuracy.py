@@ -160,6 +160,7 @@ def run_benchmark(
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         model, run_cfg = load_run(run_dir)
+        assert isinstance(model, torch.nn.Module)  # a trained run (for its parameter count)
         result = evaluate_checkpoint(model, run_cfg, "test", out / "eval" / name, progress=False)
         eval_s = time.perf_counter() - t0
         overall = result.overall.as_dict()
