@@ -154,11 +154,11 @@ def run_demo(
     log.info("[5/5] writing the summary")
     if (run_dir / "curves.png").exists():
         shutil.copy2(run_dir / "curves.png", out / "curves.png")
-    overall = metrics["overall"]
-    events = metrics.get("events") or {}  # the test clips' hits and bounces (status labels)
+    overall, video_overall = metrics.overall.as_dict(), video_metrics.overall.as_dict()
+    events = metrics.events or {}  # the test clips' hits and bounces (status labels)
     summary = {
         "test": {k: overall[k] for k in ("f1", "precision", "recall", "accuracy", "rmse")},
-        "video": {k: video_metrics["overall"][k] for k in ("f1", "precision", "recall")},
+        "video": {k: video_overall[k] for k in ("f1", "precision", "recall")},
         "test_events": {k: events.get(f"event_{k}") for k in ("f1", "precision", "recall")},
         "video_events": {k: video_events[f"event_{k}"] for k in ("f1", "precision", "recall")},
         "event_tolerance": tolerance,

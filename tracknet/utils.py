@@ -13,6 +13,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from tracknet.errors import StorageError, UserError
 
@@ -48,7 +49,7 @@ def storage_error(exc: OSError, path: str | Path | None = None, action: str = "w
     return error
 
 
-def _reraise(exc: OSError, path: Path, action: str = "write"):
+def _reraise(exc: OSError, path: Path, action: str = "write") -> NoReturn:
     error = storage_error(exc, path, action)
     if error is exc:
         raise exc

@@ -165,15 +165,15 @@ def test_evaluate_clips_pools_counts_not_means():
     a = _arrays([(1, 0, 0, 1, 3, 0)])
     b = _arrays([(1, 0, 0, 1, 0, 1), (0, 0, 0, 1, 1, 1), (0, 0, 0, 1, 1, 1), (0, 0, 0, 1, 1, 1)])
     result = evaluate_clips({"a": (*a, FRAME), "b": (*b, None)}, tolerance_px=4.0)
-    assert result["clips"]["a"]["recall"] == 1.0
-    assert result["clips"]["b"]["recall"] == 0.25
-    overall = result["overall"]
-    assert (overall["tp"], overall["fn"], overall["frames"]) == (2, 3, 5)
-    assert overall["recall"] == pytest.approx(2 / 5)  # pooled, not (1 + 0.25) / 2
-    assert overall["rmse"] == pytest.approx(math.sqrt((9 + 1) / 2))
-    assert result["settings"]["tolerance_space"] == "original"
-    assert result["settings"]["comparison"] == "<"
-    json.dumps(result)
+    assert result.clips["a"].recall == 1.0
+    assert result.clips["b"].recall == 0.25
+    overall = result.overall
+    assert (overall.tp, overall.fn, overall.frames) == (2, 3, 5)
+    assert overall.recall == pytest.approx(2 / 5)  # pooled, not (1 + 0.25) / 2
+    assert overall.rmse == pytest.approx(math.sqrt((9 + 1) / 2))
+    assert result.settings.tolerance_space == "original"
+    assert result.settings.comparison == "<"
+    json.dumps(result.as_dict())
 
 
 def test_evaluate_clips_input_space_uses_each_clips_frame_size():
@@ -183,8 +183,8 @@ def test_evaluate_clips_input_space_uses_each_clips_frame_size():
         tolerance_space="input",
         input_size=GRID,
     )
-    assert result["clips"]["hd"]["tp"] == 1 and result["clips"]["small"]["fp1"] == 1
-    assert result["settings"]["input_size"] == [512, 288]
+    assert result.clips["hd"].tp == 1 and result.clips["small"].fp1 == 1
+    assert result.as_dict()["settings"]["input_size"] == [512, 288]
 
 
 def test_format_table_lists_clips_and_overall():
@@ -217,7 +217,7 @@ def test_still_or_slow_ball_recall():
     )
     assert slow_frames(a[2], a[3], 2.0).tolist() == [0, 1, 1, 0, 0, 0, 1]
     result = evaluate_clips({"c": (*a, FRAME), "d": (*_arrays([(0, 0, 0, 1, 5, 5)]), FRAME)})
-    slow = result["slow"]
+    slow = result.as_dict()["slow"]
     assert slow["max_motion_px"] == 2.0
     assert slow["clips"]["c"] == {"frames": 3, "tp": 1, "fp1": 1, "fn": 1, "recall": 0.5}
     assert slow["clips"]["d"]["frames"] == 0 and slow["clips"]["d"]["recall"] == 0.0

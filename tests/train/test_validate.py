@@ -123,7 +123,7 @@ def test_validation_scores_as_the_checkpoint_evaluation_does(resize):
     clip = {"clip": (decoded_vis, decoded_xy, gt_vis, gt_xy, FRAME)}
     evaluated = evaluate_clips(
         clip, tolerance_px=4, tolerance_space="input", to_input=codec.frame_to_input
-    )["overall"]
+    ).overall.as_dict()
     assert _counts(result.as_dict()) == _counts(evaluated)
     assert result.f1 == evaluated["f1"]
     assert min(_counts(result.as_dict()).values()) > 0, "every outcome must occur"
@@ -132,7 +132,7 @@ def test_validation_scores_as_the_checkpoint_evaluation_does(resize):
     # under letterbox (12 frame pixels are 3 input pixels there, 4.8 with a stretch).
     stretched = evaluate_clips(
         clip, tolerance_px=4, tolerance_space="input", input_size=codec.input_size
-    )["overall"]
+    ).overall.as_dict()
     if resize == "stretch":
         assert _counts(result.as_dict()) == _counts(stretched)
 

@@ -160,8 +160,10 @@ def run_benchmark(
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         model, run_cfg = load_run(run_dir)
+        assert isinstance(model, torch.nn.Module)  # a trained run (for its parameter count)
         result = evaluate_checkpoint(model, run_cfg, "test", out / "eval" / name, progress=False)
         eval_s = time.perf_counter() - t0
+        overall = result.overall.as_dict()
         row = {
             "variant": name,
             "config": preset["variants"][name],
@@ -172,9 +174,7 @@ def run_benchmark(
             "train_s": round(train_s, 1),
             "eval_s": round(eval_s, 1),
             "run_dir": str(run_dir),
-            "metrics": {
-                k: result["overall"][k] for k in (*COLUMNS, "tp", "fp1", "fp2", "fn", "tn")
-            },
+            "metrics": {k: overall[k] for k in (*COLUMNS, "tp", "fp1", "fp2", "fn", "tn")},
         }
         rows.append(row)
         log.info(

@@ -15,7 +15,7 @@ then that of warm reading. ``data.cache=off`` measures decoding from the files.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def data_config(
     return load_config(config, keys)
 
 
-def _batches(loader) -> Iterator[int]:
+def _batches(loader: Iterable[dict[str, Any]]) -> Generator[int, None, None]:
     """Frames per batch, epoch after epoch."""
     while True:
         for batch in loader:

@@ -59,7 +59,9 @@ class CachedFrames:
         if len(bad):
             if clip.is_video:
                 raise DataError(f"{clip.source}: frame(s) {bad.tolist()} could not be decoded")
-            names = ", ".join(str(clip.source[int(i)]) for i in bad)
+            images = clip.source
+            assert isinstance(images, list)  # not a video: its image files
+            names = ", ".join(str(images[int(i)]) for i in bad)
             raise DataError(f"{names}: could not be decoded")
         first = int(indices[0])
         if np.array_equal(indices, np.arange(first, first + len(indices))):

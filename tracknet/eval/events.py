@@ -178,7 +178,9 @@ def _frames(frames: np.ndarray, what: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def _kinds(kinds, n: int, allowed: Sequence[str], what: str) -> np.ndarray:
+def _kinds(
+    kinds: Sequence[str] | np.ndarray, n: int, allowed: Sequence[str], what: str
+) -> np.ndarray:
     arr = np.asarray(kinds, dtype=object).reshape(-1)
     if len(arr) != n:
         raise ValueError(f"{n} {what} event frames but {len(arr)} kinds")

@@ -26,28 +26,31 @@ Two tolerance conventions coexist and their numbers are not comparable:
   codec is known (``tracknet eval --pred ... --input-size WxH``).
 
 Still or slow balls (the hardest frames: frame differences show nothing) are scored apart:
-``slow`` in :func:`evaluate_clips` counts the frames whose true ball moved less than
-``SLOW_MOTION_PX`` original-frame pixels since the previous frame of the sequence (both visible),
-and their recall ``TP / (TP + FN)``.
+:func:`evaluate_clips` counts (``slow_*``, ``"slow"`` in its JSON) the frames whose true ball
+moved less than ``SLOW_MOTION_PX`` original-frame pixels since the previous frame of the sequence
+(both visible), and their recall ``TP / (TP + FN)``.
 
-Coordinates are pixels of the original frame; sizes are ``(W, H)``. Coordinates of frames that are
-not visible are ignored (they may be 0 or NaN). Counts are python ints and scores python floats,
-so every result is JSON-serialisable.
+Results are dataclasses (:class:`Scores`, :class:`ClipScores`) whose ``as_dict()`` gives the keys
+of the metrics JSON. Coordinates are pixels of the original frame; sizes are ``(W, H)``.
+Coordinates of frames that are not visible are ignored (they may be 0 or NaN). Counts are python
+ints and scores python floats, so every ``as_dict()`` is JSON-serialisable.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 COUNT_KEYS = ("tp", "tn", "fp1", "fp2", "fn")
 TOLERANCE_SPACES = ("original", "input")
 
-ToInput = Callable[[np.ndarray, np.ndarray], np.ndarray]
+ToInput = Callable[[np.ndarray, np.ndarray], ArrayLike]
 
 # A true ball that moved less than this (original-frame pixels) since the previous frame is "slow".
 SLOW_MOTION_PX = 2.0
@@ -140,10 +143,11 @@ def _visible_and_xy(
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
+    d: np.ndarray = np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1])
+    return d
 
 
-def _per_frame_sizes(frame_size, n: int) -> np.ndarray:
+def _per_frame_sizes(frame_size: Sequence[float] | np.ndarray | None, n: int) -> np.ndarray:
     if frame_size is None:
         raise ValueError("tolerance_space='input' needs frame_size (W, H)")
     sizes = np.asarray(frame_size, dtype=np.float64)
@@ -157,7 +161,7 @@ def _per_frame_sizes(frame_size, n: int) -> np.ndarray:
 
 
 def _map_to_input(
-    xy: np.ndarray, sizes: np.ndarray, input_size, to_input: ToInput | None
+    xy: np.ndarray, sizes: np.ndarray, input_size: Sequence[float] | None, to_input: ToInput | None
 ) -> np.ndarray:
     """Frame -> input pixels by ``to_input``, else by the plain stretch to ``input_size``."""
     if to_input is not None:
@@ -166,10 +170,57 @@ def _map_to_input(
         raise ValueError("tolerance_space='input' needs input_size (W, H) or to_input")
     target = np.asarray(input_size, dtype=np.float64).reshape(2)
     # Multiply before dividing: 10 * 512 / 1280 is exactly 4, 10 * (512 / 1280) is not.
-    return xy * target / sizes
+    mapped: np.ndarray = xy * target / sizes
+    return mapped
 
 
 # --------------------------------------------------------------------------- scores
+@dataclass(frozen=True)
+class Scores:
+    """The scores of one sequence, or of several pooled: the outcome counts, ``frames``, the
+    ratios (0.0 over a zero denominator) and ``rmse`` (original-frame pixels; None without TP).
+    The fields are in the order of the keys of :meth:`as_dict` (the metrics JSON)."""
+
+    tp: int
+    tn: int
+    fp1: int
+    fp2: int
+    fn: int
+    frames: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    rmse: float | None
+
+    @classmethod
+    def from_counts(
+        cls, tp: int, tn: int, fp1: int, fp2: int, fn: int, sq_err_sum: float = 0.0
+    ) -> Scores:
+        """The scores of outcome counts and the sum of squared TP distances."""
+        tp, tn, fp1, fp2, fn = (int(v) for v in (tp, tn, fp1, fp2, fn))
+        frames = tp + tn + fp1 + fp2 + fn
+        precision = _ratio(tp, tp + fp1 + fp2)
+        recall = _ratio(tp, tp + fn)
+        return cls(
+            tp=tp,
+            tn=tn,
+            fp1=fp1,
+            fp2=fp2,
+            fn=fn,
+            frames=frames,
+            accuracy=_ratio(tp + tn, frames),
+            precision=precision,
+            recall=recall,
+            f1=_ratio(2 * precision * recall, precision + recall),
+            rmse=math.sqrt(float(sq_err_sum) / tp) if tp else None,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{tp, tn, fp1, fp2, fn, frames, accuracy, precision, recall, f1, rmse}``."""
+        return asdict(self)
+
+
 def scores_from_counts(
     tp: int, tn: int, fp1: int, fp2: int, fn: int, sq_err_sum: float = 0.0
 ) -> dict[str, Any]:
@@ -181,32 +232,18 @@ def scores_from_counts(
 
     Returns:
         ``{tp, tn, fp1, fp2, fn, frames, accuracy, precision, recall, f1, rmse}``; ratios with a
-        zero denominator are 0.0, ``rmse`` is ``None`` without TP.
+        zero denominator are 0.0, ``rmse`` is ``None`` without TP (:class:`Scores` as a dict).
     """
-    tp, tn, fp1, fp2, fn = (int(v) for v in (tp, tn, fp1, fp2, fn))
-    frames = tp + tn + fp1 + fp2 + fn
-    precision = _ratio(tp, tp + fp1 + fp2)
-    recall = _ratio(tp, tp + fn)
-    return {
-        "tp": tp,
-        "tn": tn,
-        "fp1": fp1,
-        "fp2": fp2,
-        "fn": fn,
-        "frames": frames,
-        "accuracy": _ratio(tp + tn, frames),
-        "precision": precision,
-        "recall": recall,
-        "f1": _ratio(2 * precision * recall, precision + recall),
-        "rmse": math.sqrt(float(sq_err_sum) / tp) if tp else None,
-    }
+    return Scores.from_counts(tp, tn, fp1, fp2, fn, sq_err_sum).as_dict()
 
 
 def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den else 0.0
 
 
-def _counts_and_sq_err(outcomes: np.ndarray, pred_xy, gt_xy) -> tuple[dict[str, int], float]:
+def _counts_and_sq_err(
+    outcomes: np.ndarray, pred_xy: np.ndarray, gt_xy: np.ndarray
+) -> tuple[dict[str, int], float]:
     codes = np.asarray(outcomes).reshape(-1)
     counts = {key: int((codes == Outcome[key.upper()]).sum()) for key in COUNT_KEYS}
     tp = codes == Outcome.TP
@@ -241,28 +278,96 @@ def slow_frames(gt_visible: np.ndarray, gt_xy: np.ndarray, max_motion_px: float)
     return slow
 
 
-def _slow_counts(outcomes: np.ndarray, slow: np.ndarray) -> dict[str, int]:
+@dataclass(frozen=True)
+class SlowScores:
+    """The still or slow ball frames of a sequence (:func:`slow_frames`), with their outcomes."""
+
+    frames: int
+    tp: int
+    fp1: int
+    fn: int
+    recall: float  # tp / (tp + fn), 0.0 without
+
+    @classmethod
+    def from_counts(cls, frames: int, tp: int, fp1: int, fn: int) -> SlowScores:
+        return cls(frames=frames, tp=tp, fp1=fp1, fn=fn, recall=_ratio(tp, tp + fn))
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{frames, tp, fp1, fn, recall}``."""
+        return asdict(self)
+
+
+def _slow_counts(outcomes: np.ndarray, slow: np.ndarray) -> SlowScores:
     codes = np.asarray(outcomes).reshape(-1)[slow]
-    return {
-        "frames": int(slow.sum()),
-        "tp": int((codes == Outcome.TP).sum()),
-        "fp1": int((codes == Outcome.FP1).sum()),
-        "fn": int((codes == Outcome.FN).sum()),
-    }
-
-
-def _with_recall(counts: dict[str, int]) -> dict[str, Any]:
-    return {**counts, "recall": _ratio(counts["tp"], counts["tp"] + counts["fn"])}
+    return SlowScores.from_counts(
+        frames=int(slow.sum()),
+        tp=int((codes == Outcome.TP).sum()),
+        fp1=int((codes == Outcome.FP1).sum()),
+        fn=int((codes == Outcome.FN).sum()),
+    )
 
 
 # --------------------------------------------------------------------------- many clips
+@dataclass
+class ScoreSettings:
+    """How positions were scored; ``scored`` adds what was scored (the caller's keys, e.g. the
+    split, or the CSV files), after the others in :meth:`as_dict`."""
+
+    tolerance_px: float
+    tolerance_space: str
+    comparison: str  # "<" (original) or "<=" (input)
+    input_size: tuple[int, int] | None  # (W, H) of the model input, as given
+    input_map: str  # "custom" (the caller's to_input) or "stretch"
+    scored: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{tolerance_px, tolerance_space, comparison, input_size: [W, H] | None, input_map}``
+        followed by ``scored``."""
+        size = list(self.input_size) if self.input_size is not None else None
+        return {
+            "tolerance_px": self.tolerance_px,
+            "tolerance_space": self.tolerance_space,
+            "comparison": self.comparison,
+            "input_size": size,
+            "input_map": self.input_map,
+            **self.scored,
+        }
+
+
+@dataclass
+class ClipScores:
+    """Scores of several clips (:func:`evaluate_clips`): pooled and per clip, the settings,
+    and the still or slow ball frames pooled (``slow_overall``) and per clip."""
+
+    overall: Scores
+    clips: dict[str, Scores]
+    settings: ScoreSettings
+    slow_overall: SlowScores
+    slow_clips: dict[str, SlowScores]
+    slow_max_motion_px: float = SLOW_MOTION_PX
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"overall": scores, "clips": {name: scores}, "settings": {...}, "slow":
+        {"max_motion_px", "overall", "clips"}}`` (JSON-serialisable)."""
+        return {
+            "overall": self.overall.as_dict(),
+            "clips": {name: s.as_dict() for name, s in self.clips.items()},
+            "settings": self.settings.as_dict(),
+            "slow": {
+                "max_motion_px": self.slow_max_motion_px,
+                "overall": self.slow_overall.as_dict(),
+                "clips": {name: s.as_dict() for name, s in self.slow_clips.items()},
+            },
+        }
+
+
 def evaluate_clips(
-    per_clip: Mapping[str, tuple],
+    per_clip: Mapping[str, tuple[Any, ...]],
     tolerance_px: float = 4.0,
     tolerance_space: str = "original",
     input_size: Sequence[float] | None = None,
     to_input: ToInput | None = None,
-) -> dict[str, Any]:
+) -> ClipScores:
     """Score several clips and pool them.
 
     Args:
@@ -271,14 +376,13 @@ def evaluate_clips(
         tolerance_px, tolerance_space, input_size, to_input: as in :func:`classify_frames`.
 
     Returns:
-        ``{"overall": scores, "clips": {name: scores}, "settings": {...}, "slow": {...}}`` where
-        ``overall`` comes from the pooled counts (and pooled squared errors), not the mean over
-        clips; ``slow`` holds, pooled (``overall``) and per clip (``clips``), the frames whose
-        true ball moved less than ``max_motion_px`` since the previous frame (:func:`slow_frames`)
+        The scores; ``overall`` comes from the pooled counts (and pooled squared errors), not
+        the mean over clips; the slow ones count, pooled and per clip, the frames whose true
+        ball moved less than ``SLOW_MOTION_PX`` since the previous frame (:func:`slow_frames`)
         with their ``tp``, ``fp1``, ``fn`` and ``recall``.
     """
-    clips: dict[str, dict[str, Any]] = {}
-    slow_clips: dict[str, dict[str, Any]] = {}
+    clips: dict[str, Scores] = {}
+    slow_clips: dict[str, SlowScores] = {}
     pooled_slow = {"frames": 0, "tp": 0, "fp1": 0, "fn": 0}
     pooled = dict.fromkeys(COUNT_KEYS, 0)
     pooled_sq_err = 0.0
@@ -297,31 +401,28 @@ def evaluate_clips(
             to_input=to_input,
         )
         counts, sq_err = _counts_and_sq_err(outcomes, pred_xy, gt_xy)
-        clips[str(name)] = scores_from_counts(**counts, sq_err_sum=sq_err)
+        clips[str(name)] = Scores.from_counts(**counts, sq_err_sum=sq_err)
         slow = _slow_counts(outcomes, slow_frames(gt_visible, gt_xy, SLOW_MOTION_PX))
-        slow_clips[str(name)] = _with_recall(slow)
+        slow_clips[str(name)] = slow
         for key in pooled_slow:
-            pooled_slow[key] += slow[key]
+            pooled_slow[key] += getattr(slow, key)
         for key in COUNT_KEYS:
             pooled[key] += counts[key]
         pooled_sq_err += sq_err
-    settings = {
-        "tolerance_px": float(tolerance_px),
-        "tolerance_space": tolerance_space,
-        "comparison": "<" if tolerance_space == "original" else "<=",
-        "input_size": [int(v) for v in input_size] if input_size is not None else None,
-        "input_map": "custom" if to_input is not None else "stretch",
-    }
-    return {
-        "overall": scores_from_counts(**pooled, sq_err_sum=pooled_sq_err),
-        "clips": clips,
-        "settings": settings,
-        "slow": {
-            "max_motion_px": SLOW_MOTION_PX,
-            "overall": _with_recall(pooled_slow),
-            "clips": slow_clips,
-        },
-    }
+    settings = ScoreSettings(
+        tolerance_px=float(tolerance_px),
+        tolerance_space=tolerance_space,
+        comparison="<" if tolerance_space == "original" else "<=",
+        input_size=(int(input_size[0]), int(input_size[1])) if input_size is not None else None,
+        input_map="custom" if to_input is not None else "stretch",
+    )
+    return ClipScores(
+        overall=Scores.from_counts(**pooled, sq_err_sum=pooled_sq_err),
+        clips=clips,
+        settings=settings,
+        slow_overall=SlowScores.from_counts(**pooled_slow),
+        slow_clips=slow_clips,
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -341,39 +442,38 @@ _COLUMNS = (  # (key, header, width)
 _PERCENT = {"accuracy", "precision", "recall", "f1"}
 
 
-def format_table(result: Mapping[str, Any]) -> str:
+def format_table(scores: ClipScores) -> str:
     """A fixed-width text table: one row per clip, then the pooled ``overall`` row.
 
     Args:
-        result: the output of :func:`evaluate_clips`.
+        scores: the output of :func:`evaluate_clips`.
 
     Returns:
         The table, percentages with two decimals, RMSE in original pixels ("-" without TP).
     """
-    clips = result.get("clips", {})
-    names = [*clips, "overall"]
+    names = [*scores.clips, "overall"]
     name_width = max(len("clip"), *(len(n) for n in names))
     header = "clip".ljust(name_width) + "".join(title.rjust(width) for _, title, width in _COLUMNS)
     rule = "-" * len(header)
-    lines = [_settings_line(result.get("settings", {})), header, rule]
-    lines += [_row(name, clips[name], name_width) for name in clips]
-    if clips:
+    lines = [_settings_line(scores.settings), header, rule]
+    lines += [_row(name, clip, name_width) for name, clip in scores.clips.items()]
+    if scores.clips:
         lines.append(rule)
-    lines.append(_row("overall", result["overall"], name_width))
-    slow = result.get("slow", {}).get("overall")
-    if slow and slow["frames"]:
+    lines.append(_row("overall", scores.overall, name_width))
+    slow = scores.slow_overall
+    if slow.frames:
         lines.append(
-            f"still or slow ball (moved < {result['slow']['max_motion_px']:g} px since the "
-            f"previous frame): {slow['frames']} frames, recall {100.0 * slow['recall']:.2f}% "
-            f"(TP {slow['tp']}, FP1 {slow['fp1']}, FN {slow['fn']})"
+            f"still or slow ball (moved < {scores.slow_max_motion_px:g} px since the "
+            f"previous frame): {slow.frames} frames, recall {100.0 * slow.recall:.2f}% "
+            f"(TP {slow.tp}, FP1 {slow.fp1}, FN {slow.fn})"
         )
     return "\n".join(lines)
 
 
-def _row(name: str, scores: Mapping[str, Any], name_width: int) -> str:
+def _row(name: str, scores: Scores, name_width: int) -> str:
     cells = []
     for key, _, width in _COLUMNS:
-        value = scores.get(key)
+        value = getattr(scores, key)
         if value is None:
             text = "-"
         elif key in _PERCENT:
@@ -386,15 +486,10 @@ def _row(name: str, scores: Mapping[str, Any], name_width: int) -> str:
     return name.ljust(name_width) + "".join(cells)
 
 
-def _settings_line(settings: Mapping[str, Any]) -> str:
-    if not settings:
-        return "tolerance: unknown"
-    space = settings.get("tolerance_space", "?")
-    comparison = settings.get("comparison", "<" if space == "original" else "<=")
-    tolerance = settings.get("tolerance_px")
-    tolerance_text = f"{tolerance:g}" if isinstance(tolerance, int | float) else "?"
-    text = f"tolerance: d {comparison} {tolerance_text} px ({space} pixels"
-    if space == "input" and settings.get("input_size"):
-        w, h = settings["input_size"]
-        text += f", {w}x{h} grid, {settings.get('input_map', 'stretch')} map"
+def _settings_line(settings: ScoreSettings) -> str:
+    space = settings.tolerance_space
+    text = f"tolerance: d {settings.comparison} {settings.tolerance_px:g} px ({space} pixels"
+    if space == "input" and settings.input_size:
+        w, h = settings.input_size
+        text += f", {w}x{h} grid, {settings.input_map} map"
     return text + ")"

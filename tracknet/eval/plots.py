@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from tracknet.eval.metrics import Outcome
@@ -58,7 +59,9 @@ def _read_rows(source: str | Path | Iterable[Mapping[str, Any]]) -> list[Mapping
     return list(source)
 
 
-def _series(rows, split: str, key: str) -> tuple[list[float], list[float]]:
+def _series(
+    rows: Sequence[Mapping[str, Any]], split: str, key: str
+) -> tuple[list[float], list[float]]:
     steps, values = [], []
     for row in rows:
         if str(row.get("split", "")) != split:
@@ -94,8 +97,8 @@ def plot_training_curves(
     return _save(fig, out_png)
 
 
-def _draw_losses(ax, rows) -> None:
-    styles = {
+def _draw_losses(ax: Axes, rows: Sequence[Mapping[str, Any]]) -> None:
+    styles: dict[str, dict[str, Any]] = {
         "train": dict(lw=1.0, color="tab:blue"),
         "val": dict(lw=1.8, marker="o", ms=4, color="tab:red"),
     }
@@ -114,7 +117,7 @@ def _draw_losses(ax, rows) -> None:
     ax.grid(True, which="both", alpha=0.3)
 
 
-def _draw_scores(ax, rows) -> None:
+def _draw_scores(ax: Axes, rows: Sequence[Mapping[str, Any]]) -> None:
     for key, colour in (("precision", "tab:green"), ("recall", "tab:orange"), ("f1", "tab:purple")):
         steps, values = _series(rows, "val", key)
         if values:
@@ -129,7 +132,7 @@ def _draw_scores(ax, rows) -> None:
     ax.grid(True, alpha=0.3)
 
 
-def _no_data(ax) -> None:
+def _no_data(ax: Axes) -> None:
     ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes, color="0.5")
 
 
@@ -217,7 +220,13 @@ def plot_trajectory(
     return _save(fig, out_png)
 
 
-def _draw_flights(ax, axis: int, segments, pred_events: list[Event], gt_events: list[Event]):
+def _draw_flights(
+    ax: Axes,
+    axis: int,
+    segments: Sequence[tuple[np.ndarray, np.ndarray]],
+    pred_events: list[Event],
+    gt_events: list[Event],
+) -> None:
     """Fitted flights, predicted events (markers) and true events (dotted lines) on one panel."""
     for k, (frames, xy) in enumerate(segments):
         label = f"fitted flight ({len(segments)})" if k == 0 else None

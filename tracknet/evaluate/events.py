@@ -6,11 +6,11 @@ A predicted event matches a true one of the same kind within ``eval.event_tolera
 the counts are summed over the clips that carry events (:mod:`tracknet.data.clip_events`: the
 tennis ``status`` column, or a ``<stem>_events.csv``) and the ratios computed from the sums.
 
-The result (``result["events"]`` of a checkpoint's metrics, or the whole result of
-``--pred-events`` alone) holds ``event_tp, event_fp, event_fn, event_precision, event_recall,
+The result (:attr:`~tracknet.evaluate.result.Evaluation.events` of a checkpoint's scores, or
+the whole result of ``--pred-events`` alone) holds ``event_tp, event_fp, event_fn, event_precision, event_recall,
 event_f1``, ``event_mean_abs_offset``, ``event_tolerance``, ``by_kind`` (the same per kind) and,
 for a split, ``clips`` (the same per clip); the overall ``event_*`` scores are also copied to the
-top level of the metrics.
+top level of the metrics JSON.
 """
 
 from __future__ import annotations
@@ -23,18 +23,11 @@ import numpy as np
 
 from tracknet.data.clip_events import events_of_label_file
 from tracknet.errors import UserError
-from tracknet.eval.events import (
-    EVENT_COUNT_KEYS,
-    EVENT_SCORE_KEYS,
-    format_event_table,
-    score_event_lists,
-    sum_event_results,
-)
+from tracknet.eval.events import format_event_table, score_event_lists, sum_event_results
+from tracknet.evaluate.result import EVENT_TOP_KEYS, Evaluation
 from tracknet.io.events import Event, read_events_csv
 from tracknet.track.result import Track
 from tracknet.utils import atomic_write_text
-
-TOP_KEYS = (*EVENT_COUNT_KEYS, *EVENT_SCORE_KEYS)
 
 
 def check_tolerance(tolerance: int) -> int:
@@ -46,7 +39,7 @@ def check_tolerance(tolerance: int) -> int:
 
 class EventTally:
     """Event scores of the clips of a split, one clip at a time (:meth:`add`), then summed
-    into a metrics dict (:meth:`attach`)."""
+    into an :class:`~tracknet.evaluate.result.Evaluation` (:meth:`attach`)."""
 
     def __init__(self, tolerance: int = 2) -> None:
         self.tolerance = check_tolerance(tolerance)
@@ -59,16 +52,17 @@ class EventTally:
             return
         self.clips[name] = score_event_lists(track.trajectory.events, truth, self.tolerance)
 
-    def attach(self, result: dict[str, Any]) -> dict[str, Any]:
-        """Add ``events`` (and the top-level ``event_*`` scores) to ``result`` when any clip
-        carried events; returns ``result``."""
+    def attach(self, result: Evaluation) -> Evaluation:
+        """Set ``result.events`` to the summed scores when any clip carried events; returns
+        ``result``."""
         if not self.clips:
             return result
         events = sum_event_results(self.clips.values(), self.tolerance)
         events["clips"] = {
-            name: {k: r[k] for k in (*TOP_KEYS, "by_kind")} for name, r in self.clips.items()
+            name: {k: r[k] for k in (*EVENT_TOP_KEYS, "by_kind")} for name, r in self.clips.items()
         }
-        return add_events(result, events)
+        result.events = events
+        return result
 
 
 def plot_fields(track: Track, rows: np.ndarray, truth: list[Event] | None) -> dict[str, Any]:
@@ -112,16 +106,9 @@ def evaluate_events_csv(
     return result
 
 
-def add_events(result: dict[str, Any], events: dict[str, Any]) -> dict[str, Any]:
-    """``result`` (position metrics) with ``events`` as ``result["events"]`` and its overall
-    ``event_*`` scores at the top level."""
-    result["events"] = events
-    result.update({k: events[k] for k in TOP_KEYS})
-    return result
-
-
 def write_event_report(result: dict[str, Any], out_dir: str | Path) -> None:
-    """``metrics.json`` (the whole result) and ``events.txt`` (the event table) in ``out_dir``."""
+    """``metrics.json`` (the whole metrics JSON: :meth:`Evaluation.as_dict`, or the event
+    scores alone) and ``events.txt`` (the event table) in ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     events = result.get("events", result)

@@ -2,7 +2,7 @@
 
 :func:`write_report` writes, into an output folder:
 
-- ``metrics.json``: the result dict of :mod:`tracknet.evaluate.score`;
+- ``metrics.json``: the metrics JSON (:meth:`tracknet.evaluate.result.Evaluation.as_dict`);
 - ``metrics.txt``: the fixed-width table (one row per clip, then overall), and the event table
   (hits, bounces, all) when events were scored;
 - ``clips.csv``: the position table as CSV (one row per clip, then ``overall``);
@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from tracknet.eval.events import format_event_table
-from tracknet.eval.metrics import classify_frames, format_table
+from tracknet.eval.metrics import ToInput, classify_frames, format_table
 from tracknet.eval.plots import plot_trajectory
+from tracknet.evaluate.result import Evaluation
 from tracknet.io.events import Event
 from tracknet.utils import atomic_write_text
 
@@ -65,16 +65,16 @@ class ClipTrack:
     filled: np.ndarray | None = None  # [N] bool
 
 
-def clips_csv(result: dict[str, Any]) -> str:
+def clips_csv(result: Evaluation) -> str:
     """The per-clip table as CSV: ``clip, frames, tp, ..., rmse``, then an ``overall`` row."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["clip", *TABLE_COLUMNS])
-    rows = [*result.get("clips", {}).items(), ("overall", result["overall"])]
+    rows = [*result.clips.items(), ("overall", result.overall)]
     for name, scores in rows:
-        cells = []
+        cells: list[Any] = []
         for key in TABLE_COLUMNS:
-            value = scores.get(key)
+            value = getattr(scores, key)
             cells.append(
                 "" if value is None else f"{value:.6g}" if isinstance(value, float) else value
             )
@@ -82,19 +82,19 @@ def clips_csv(result: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def report_text(result: dict[str, Any]) -> str:
+def report_text(result: Evaluation) -> str:
     """The printed table: positions, then events when they were scored."""
-    text = format_table(result)
-    if result.get("events"):
-        text += "\n\n" + format_event_table(result["events"])
+    text = format_table(result.positions)
+    if result.events:
+        text += "\n\n" + format_event_table(result.events)
     return text
 
 
 def write_report(
-    result: dict[str, Any],
+    result: Evaluation,
     out_dir: str | Path,
     tracks: dict[str, ClipTrack] | None = None,
-    to_input: Callable | None = None,
+    to_input: ToInput | None = None,
 ) -> None:
     """Write ``metrics.json``, ``metrics.txt``, ``clips.csv`` and ``trajectories/<clip>.png``.
 
@@ -107,22 +107,22 @@ def write_report(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
+    atomic_write_text(out / "metrics.json", json.dumps(result.as_dict(), indent=2) + "\n")
     atomic_write_text(out / "metrics.txt", report_text(result) + "\n")
     atomic_write_text(out / "clips.csv", clips_csv(result))
     if not tracks:
         return
-    settings = result.get("settings", {})
+    settings = result.settings
     for name, t in tracks.items():
         outcomes = classify_frames(
             t.pred_visible,
             t.pred_xy,
             t.gt_visible,
             t.gt_xy,
-            tolerance_px=settings.get("tolerance_px", 4.0),
-            tolerance_space=settings.get("tolerance_space", "original"),
+            tolerance_px=settings.tolerance_px,
+            tolerance_space=settings.tolerance_space,
             frame_size=t.frame_size,
-            input_size=settings.get("input_size"),
+            input_size=settings.input_size,
             to_input=to_input,
         )
         safe = name.replace("/", "__").replace("\\", "__")

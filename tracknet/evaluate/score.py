@@ -6,12 +6,13 @@ the split, so the numbers are those a user gets. Only labelled frames are scored
 skipped as malformed are not). The scores themselves are :mod:`tracknet.eval.metrics` (pure
 arrays); this module sits above :mod:`tracknet.infer` to get the predictions.
 
-Results are the dict of :func:`tracknet.eval.metrics.evaluate_clips` (``overall``, ``clips``,
-``settings``) with the overall scores also at the top level (``tp, tn, fp1, fp2, fn, frames,
-accuracy, precision, recall, f1, rmse``), so ``result["f1"]`` is the F1 of the whole set.
-Hits and bounces are scored too when the labels carry them (``result["events"]``,
-:mod:`tracknet.evaluate.events`); :func:`~tracknet.evaluate.report.write_report` writes the report
-(``metrics.json``, ``metrics.txt``, ``clips.csv``, ``trajectories/<clip>.png``).
+Results are an :class:`~tracknet.evaluate.result.Evaluation`: the position scores of
+:func:`tracknet.eval.metrics.evaluate_clips` (``overall``, ``clips``, ``settings``, slow balls)
+and, when the labels carry them, hits and bounces (``events``, :mod:`tracknet.evaluate.events`).
+Its metrics JSON (``as_dict()``) has the overall scores also at the top level (``tp, tn, fp1,
+fp2, fn, frames, accuracy, precision, recall, f1, rmse``), so ``metrics["f1"]`` is the F1 of the
+whole set. :func:`~tracknet.evaluate.report.write_report` writes the report (``metrics.json``,
+``metrics.txt``, ``clips.csv``, ``trajectories/<clip>.png``).
 
 :func:`run_eval` is the whole ``tracknet eval`` command as one function.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +38,15 @@ from tracknet.data.formats import is_visible
 from tracknet.data.splits import SPLITS
 from tracknet.errors import DataError, UserError
 from tracknet.eval.events import format_event_table
-from tracknet.eval.metrics import evaluate_clips
+from tracknet.eval.metrics import ToInput, evaluate_clips
 from tracknet.evaluate.events import (
     EventTally,
-    add_events,
     evaluate_events_csv,
     plot_fields,
     write_event_report,
 )
 from tracknet.evaluate.report import ClipTrack, report_text, write_report
+from tracknet.evaluate.result import Evaluation
 from tracknet.infer.loading import load_run, resolve_checkpoint
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.source import open_source, track_source
@@ -65,7 +66,7 @@ def _rows_of(frames: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return np.array([row_of.get(int(f), -1) for f in wanted], dtype=np.int64)
 
 
-def _truth(labels: TrackLabels, visible_codes) -> tuple[np.ndarray, np.ndarray]:
+def _truth(labels: TrackLabels, visible_codes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """``(visible [N], xy [N, 2])`` of the labels."""
     xy = np.stack([labels.x, labels.y], axis=1).astype(np.float64)
     return is_visible(labels.visibility, visible_codes), xy
@@ -76,9 +77,9 @@ def _score(
     tolerance_px: float,
     tolerance_space: str,
     input_size: tuple[int, int] | None,
-    to_input: Callable | None,
-) -> dict[str, Any]:
-    """:func:`evaluate_clips` of ``tracks``, with the overall scores copied to the top level."""
+    to_input: ToInput | None,
+) -> Evaluation:
+    """:func:`evaluate_clips` of ``tracks``."""
     try:
         result = evaluate_clips(
             {
@@ -92,7 +93,7 @@ def _score(
         )
     except ValueError as exc:  # e.g. input-space tolerance without the sizes it needs
         raise UserError(str(exc)) from exc
-    return {**result["overall"], **result}
+    return Evaluation(result)
 
 
 # --------------------------------------------------------------------------- a checkpoint
@@ -101,10 +102,10 @@ def evaluate_checkpoint(
     cfg: Config,
     split: str = "test",
     out_dir: str | Path | None = None,
-    progress=True,
+    progress: bool = True,
     grid: tuple[int, int] | None = None,
-    grid_map: Callable | None = None,
-) -> dict[str, Any]:
+    grid_map: ToInput | None = None,
+) -> Evaluation:
     """Predict every clip of ``split`` and score it; writes the report to ``out_dir``.
 
     Args:
@@ -126,7 +127,7 @@ def evaluate_checkpoint(
     if not chosen:
         raise DataError(f"the {split} split of {cfg.data.root} holds no clip (see data.split)")
     predictor = Predictor.from_config(model, cfg)
-    to_input: Callable | None = predictor.codec.frame_to_input
+    to_input: ToInput | None = predictor.codec.frame_to_input
     grid_wh = as_wh(cfg.model.input_size)
     if grid is not None:
         grid_wh, to_input = grid, grid_map
@@ -158,7 +159,7 @@ def evaluate_checkpoint(
         grid_wh,
         to_input,
     )
-    result["settings"].update(
+    result.settings.scored.update(
         {"split": split, "data_root": str(cfg.data.root), "clips": len(chosen)}
     )
     tally.attach(result)
@@ -208,11 +209,11 @@ def evaluate_csv(
     tolerance_space: str = "original",
     frame_size: tuple[int, int] | None = None,
     input_size: tuple[int, int] | None = None,
-    visible_codes=(1, 2),
-    to_input: Callable | None = None,
+    visible_codes: Sequence[int] = (1, 2),
+    to_input: ToInput | None = None,
     out_dir: str | Path | None = None,
     labels: LabelsConfig | None = None,
-) -> dict[str, Any]:
+) -> Evaluation:
     """Score a ``Frame,Visibility,X,Y`` prediction CSV against a label file of any format.
 
     Frames are matched by number; a labelled frame missing from the predictions counts as
@@ -277,7 +278,7 @@ def evaluate_csv(
     }
     result = _score(tracks, tolerance_px, tolerance_space, input_size, to_input)
     missing = int((~found).sum())
-    result["settings"].update(
+    result.settings.scored.update(
         {
             "pred": str(pred_csv),
             "gt": str(gt_path),
@@ -306,7 +307,7 @@ def _evaluate_csv_of_run(
     input_size: tuple[int, int] | None,
     frame_size: tuple[int, int] | None,
     out_dir: str | Path | None,
-) -> dict[str, Any]:
+) -> Evaluation:
     """:func:`evaluate_csv` with the settings given, else ``checkpoint``'s, else the defaults.
 
     Without a checkpoint, ``overrides`` may set how the labels are read (``data.labels.*``,
@@ -352,7 +353,7 @@ def _evaluate_csv_of_run(
 # --------------------------------------------------------------------------- the command
 def _trained_grid(
     checkpoint: str | Path, cfg: Config
-) -> tuple[tuple[int, int] | None, Callable | None]:
+) -> tuple[tuple[int, int] | None, ToInput | None]:
     """The run's own input size and its codec's map where ``cfg`` runs the model at another
     size (an override of ``model.input_size``): input-space tolerances stay on the grid the run
     was trained and scored on, so a smaller input is not scored more leniently. ``(None,
@@ -398,7 +399,8 @@ def run_eval(
         event_tolerance: frames (default ``eval.event_tolerance``, 2).
 
     Returns:
-        The metrics (see the module docstring).
+        The metrics JSON (:meth:`~tracknet.evaluate.result.Evaluation.as_dict`, or the event
+        scores alone for ``pred_events`` without ``pred``).
     """
     overrides = list(overrides)
     if bool(pred or pred_events) != bool(gt):
@@ -412,38 +414,40 @@ def run_eval(
         events = evaluate_events_csv(pred_events, gt, tolerance)
     if pred_events and not pred:
         assert events is not None
-        result = events
-    elif pred:
-        assert gt is not None  # checked above: --gt goes with --pred
-        result = _evaluate_csv_of_run(
-            pred,
-            gt,
-            checkpoint,
-            overrides,
-            tolerance_px,
-            tolerance_space,
-            input_size,
-            frame_size,
-            out_dir,
-        )
+        metrics, table = events, format_event_table(events)
     else:
-        if tolerance_px is not None:
-            overrides.append(f"eval.tolerance_px={tolerance_px}")
-        if tolerance_space:
-            overrides.append(f"eval.tolerance_space={tolerance_space}")
-        if event_tolerance is not None:
-            overrides.append(f"eval.event_tolerance={event_tolerance}")
-        assert checkpoint is not None  # checked above: neither --pred nor --gt
-        model, cfg = load_run(checkpoint, overrides)
-        grid, grid_map = (input_size, None) if input_size else _trained_grid(checkpoint, cfg)
-        result = evaluate_checkpoint(
-            model, cfg, split or cfg.eval.split, out_dir, grid=grid, grid_map=grid_map
-        )
-    if events is not None and result is not events:
-        add_events(result, events)
+        if pred:
+            assert gt is not None  # checked above: --gt goes with --pred
+            evaluation = _evaluate_csv_of_run(
+                pred,
+                gt,
+                checkpoint,
+                overrides,
+                tolerance_px,
+                tolerance_space,
+                input_size,
+                frame_size,
+                out_dir,
+            )
+        else:
+            if tolerance_px is not None:
+                overrides.append(f"eval.tolerance_px={tolerance_px}")
+            if tolerance_space:
+                overrides.append(f"eval.tolerance_space={tolerance_space}")
+            if event_tolerance is not None:
+                overrides.append(f"eval.event_tolerance={event_tolerance}")
+            assert checkpoint is not None  # checked above: neither --pred nor --gt
+            model, cfg = load_run(checkpoint, overrides)
+            grid, grid_map = (input_size, None) if input_size else _trained_grid(checkpoint, cfg)
+            evaluation = evaluate_checkpoint(
+                model, cfg, split or cfg.eval.split, out_dir, grid=grid, grid_map=grid_map
+            )
+        if events is not None:
+            evaluation.events = events
+        metrics, table = evaluation.as_dict(), report_text(evaluation)
     if events is not None and out_dir:
-        write_event_report(result, out_dir)
+        write_event_report(metrics, out_dir)
     if json_path:
-        atomic_write_text(json_path, json.dumps(result, indent=2) + "\n")
-    print(format_event_table(result) if result is events else report_text(result))
-    return result
+        atomic_write_text(json_path, json.dumps(metrics, indent=2) + "\n")
+    print(table)
+    return metrics

@@ -161,5 +161,6 @@ def prepare_for_inference(
     cast_backbone_weights(model, dtype if dtype != torch.float32 else None)
     use_inference_attention(model, device, attention, dtype)
     if channels_last:
-        model.to(memory_format=torch.channels_last)
+        # Module.to takes memory_format (torch._C._nn._parse_to); its overloads in the stubs omit it
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return model

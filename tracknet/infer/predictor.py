@@ -64,7 +64,7 @@ class Predictor:
         # the detail path takes the clip's median frame (model.detail.background)
         self.uses_background = bool(getattr(detail, "background", False))
         # the detail path's per-frame stems, cached like the tokens (TrackNet.detail_stem)
-        self._stem_fn = None
+        self._stem_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
         if detail is not None and self.cfg.detail_stems:
             self._stem_fn = getattr(self.model, "detail_stem", None)
         self.batch_size = max(1, self.cfg.batch_size)

@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 from PIL import Image
@@ -30,6 +31,7 @@ from tracknet.io.video.probe import probe_video
 from tracknet.io.video.reader import VideoReader
 from tracknet.io.video.seek import read_frames
 
+T = TypeVar("T")
 log = logging.getLogger("tracknet.io")
 
 
@@ -156,7 +158,7 @@ class FrameSource:
             expected += 1
 
 
-def read_ahead(iterable: Iterable, depth: int, poll: float = 0.1) -> Iterator:
+def read_ahead(iterable: Iterable[T], depth: int, poll: float = 0.1) -> Iterator[T]:
     """Iterate ``iterable`` in a background thread through a queue of ``depth`` items.
 
     Every item, then the end, reaches the consumer however slow either side is: the producer
@@ -175,7 +177,7 @@ def read_ahead(iterable: Iterable, depth: int, poll: float = 0.1) -> Iterator:
         BaseException: what the producer raised.
         RuntimeError: the producer thread ended without handing over its end.
     """
-    q: queue.Queue = queue.Queue(maxsize=depth)
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
     done = object()
     error: list[BaseException] = []
     stop = threading.Event()
@@ -218,7 +220,7 @@ def read_ahead(iterable: Iterable, depth: int, poll: float = 0.1) -> Iterator:
                     ) from cause
             if item is done:
                 break
-            yield item
+            yield cast(T, item)
         if error:
             raise error[0]
     finally:

@@ -65,7 +65,7 @@ def _fmt(v: float) -> str:
     return str(int(v)) if v.is_integer() else f"{v:.3f}".rstrip("0").rstrip(".")
 
 
-def ball_csv_row(frame: int, visibility: int, x: float, y: float) -> list:
+def ball_csv_row(frame: int, visibility: int, x: float, y: float) -> list[int | str]:
     """One row of the ball CSV as written (``0,0`` coordinates where not visible)."""
     vis = int(visibility)
     return [int(frame), vis, _fmt(x) if vis else 0, _fmt(y) if vis else 0]
@@ -164,7 +164,7 @@ def read_ball_csv(
     return _to_labels(rows, with_status=False)
 
 
-def natural_key(name: str) -> tuple:
+def natural_key(name: str) -> tuple[int | str, ...]:
     """Sort ``2.jpg`` before ``10.jpg``."""
     parts = re.split(r"(\d+)", name)
     return tuple(int(p) if p.isdigit() else p.lower() for p in parts)

@@ -208,6 +208,7 @@ class LabelStore:
         problems = _OwnFileProblems()
         if self.layout == TENNIS_LAYOUT:
             labels = read_tennis_csv(self.path, self.image_names, self.frame_size, problems)
+            assert labels.status is not None  # read_tennis_csv always gives the status column
             status = {int(f): int(s) for f, s in zip(labels.frame, labels.status, strict=True)}
         else:
             labels = read_ball_csv(self.path, self.frame_count, self.frame_size, problems)
@@ -357,6 +358,7 @@ class LabelStore:
     def _write(self) -> None:
         rows = sorted(self._labels.items())
         if self.layout == TENNIS_LAYOUT:
+            assert self.image_names is not None  # the tennis layout needs them (__init__)
             names = [self.image_names[f] for f, _ in rows]
             write_tennis_csv(self.path, _track_labels(rows), names)
         elif self._status_column:

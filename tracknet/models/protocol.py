@@ -32,8 +32,11 @@ class WindowModel(Protocol):
     """The configuration the model was built from (``model.json`` holds it beside the weights);
     ``None`` for a model assembled by hand."""
 
-    size_multiple: int
-    """H and W of an input must be multiples of it (the ViT's patch size, 8 for the baseline)."""
+    @property
+    def size_multiple(self) -> int:
+        """H and W of an input must be multiples of it (the ViT's patch size, 8 for the
+        baseline); read-only here, so a property, a class attribute or an attribute all do."""
+        ...
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Per-frame features to cache: ``[N, 3, H, W]`` in [0, 1] -> tokens ``[N, ...]``."""

@@ -202,16 +202,18 @@ class DetailPath(nn.Module):
     # the order of the float sums). Streaming inference (:class:`tracknet.infer.predictor.
     # WindowScheduler`) caches these stems instead of building the K-channel inputs per window.
 
-    def _first_conv(self) -> nn.Conv2d:
-        first = self.net[0]
-        assert isinstance(first, nn.Conv2d) and first.bias is None  # as __init__ builds it
-        return first
+    @property
+    def first_conv(self) -> nn.Conv2d:
+        """The first convolution (over the stacked input channels of a frame)."""
+        conv = self.net[0]
+        assert isinstance(conv, nn.Conv2d) and conv.bias is None  # as __init__ builds it
+        return conv
 
     def _folded_weights(self, std: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The first convolution's weights per frame role and for the background, on the
         mean-removed frames: ``[R*hidden, 3, k, k]`` (R roles: centre, previous, next) and
         ``[hidden, 3, k, k]`` (``None`` without a background)."""
-        w = self._first_conv().weight
+        w = self.first_conv.weight
         inv = (1.0 / std.flatten().to(w.dtype)).view(1, 3, 1, 1)
         centre, i = w[:, 0:3], 3
         roles: list[torch.Tensor] = []
@@ -228,7 +230,7 @@ class DetailPath(nn.Module):
         return torch.cat([centre, *roles]) * inv, bg_w
 
     def _stem_conv(self, images: torch.Tensor, weight: torch.Tensor, mean: torch.Tensor):
-        first = self._first_conv()
+        first = self.first_conv
         x = images - mean.view(1, 3, 1, 1).to(images.dtype)
         padding = first.padding
         assert not isinstance(padding, str)  # integers, as __init__ builds it
@@ -262,7 +264,7 @@ class DetailPath(nn.Module):
         """
         if self.background and background_stem is None:
             raise ValueError("this detail path takes a background: pass background_stem=")
-        h, t = self._first_conv().out_channels, stems.shape[1]
+        h, t = self.first_conv.out_channels, stems.shape[1]
 
         def one(o: int) -> torch.Tensor:
             y = stems[:, o, :h]

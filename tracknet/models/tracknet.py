@@ -41,6 +41,13 @@ class TrackNet(nn.Module):
         config: the configuration the model was built from, kept for saving it (not read here).
     """
 
+    frames: int
+    config: ModelConfig | None
+    input_hw: tuple[int, int] | None
+    heatmap_hw: tuple[int, int] | None
+    image_mean: torch.Tensor  # buffers [1, 3, 1, 1]
+    image_std: torch.Tensor
+
     def __init__(
         self,
         backbone: ViTBackbone,
@@ -65,8 +72,8 @@ class TrackNet(nn.Module):
         std = image_std or getattr(backbone, "image_std", IMAGENET_STD)
         self.register_buffer("image_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("image_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
-        self.input_hw = tuple(input_hw) if input_hw is not None else None
-        self.heatmap_hw = tuple(heatmap_hw) if heatmap_hw is not None else None
+        self.input_hw = (input_hw[0], input_hw[1]) if input_hw is not None else None
+        self.heatmap_hw = (heatmap_hw[0], heatmap_hw[1]) if heatmap_hw is not None else None
         self.config = config
 
     @property

@@ -56,7 +56,11 @@ class TrackNetV2UNet(nn.Module):
             ReLU, then batch norm).
     """
 
-    size_multiple = 8  # three 2x2 poolings
+    size_multiple: int = 8  # three 2x2 poolings
+    frames: int
+    config: ModelConfig | None
+    out_size: tuple[int, int] | None
+    input_hw: tuple[int, int] | None
 
     def __init__(
         self,
@@ -72,8 +76,8 @@ class TrackNetV2UNet(nn.Module):
         if order not in ORDERS:
             raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
         self.frames = frames
-        self.out_size = tuple(out_size) if out_size is not None else None
-        self.input_hw = tuple(input_hw) if input_hw is not None else None
+        self.out_size = (out_size[0], out_size[1]) if out_size is not None else None
+        self.input_hw = (input_hw[0], input_hw[1]) if input_hw is not None else None
         self.config = config
         c1, c2, c3, c4 = base, 2 * base, 4 * base, 8 * base
         self.enc1 = _block(3 * frames, c1, 2, order)
@@ -111,6 +115,7 @@ class TrackNetV2UNet(nn.Module):
         x = self.dec2(torch.cat([F.interpolate(x, scale_factor=2.0), e2], 1))
         x = self.dec1(torch.cat([F.interpolate(x, scale_factor=2.0), e1], 1))
         logits = self.out(x)  # [B, T, H, W]
+        size: tuple[int, int] | None
         if self.out_size is not None and self.input_hw is not None:
             # keep the configured input-to-heatmap ratio for any input size (e.g. training crops)
             size = heatmap_size_for_input((h, w), self.input_hw, self.out_size)

@@ -41,13 +41,15 @@ class FramePrediction:
 class _Columns:
     """Growable numpy columns: a few bytes per frame, so memory stays flat for any video."""
 
-    def __init__(self, specs: dict[str, tuple[tuple[int, ...], type]], capacity: int = 1024):
+    def __init__(
+        self, specs: dict[str, tuple[tuple[int, ...], type]], capacity: int = 1024
+    ) -> None:
         self.n = 0
         self.data: dict[str, np.ndarray] = {
             k: np.zeros((capacity, *shape), dtype) for k, (shape, dtype) in specs.items()
         }
 
-    def append(self, **values) -> None:
+    def append(self, **values: object) -> None:
         capacity = len(next(iter(self.data.values())))
         if self.n == capacity:
             for key, arr in self.data.items():
@@ -74,7 +76,7 @@ class TrackBuilder:
             ``smooth`` and ``max_gap`` (:func:`smooth_track`).
     """
 
-    def __init__(self, cfg: PredictConfig):
+    def __init__(self, cfg: PredictConfig) -> None:
         self.cfg = cfg
         self.tracker = OnlineTracker(gate_px=cfg.gate_px) if cfg.track else None
         k = max(1, int(cfg.top_k))

@@ -119,10 +119,10 @@ def check_corners(corners: np.ndarray) -> np.ndarray:
 def _sides_cross(c: np.ndarray) -> bool:
     """Whether side c1-c2 crosses c3-c4 or side c2-c3 crosses c4-c1 (a bow tie)."""
 
-    def cross(o, a, b) -> float:
+    def cross(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
         return float((a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]))
 
-    def intersect(p1, p2, q1, q2) -> bool:
+    def intersect(p1: np.ndarray, p2: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> bool:
         d1, d2 = cross(q1, q2, p1), cross(q1, q2, p2)
         d3, d4 = cross(p1, p2, q1), cross(p1, p2, q2)
         return d1 * d2 < 0 and d3 * d4 < 0
@@ -150,7 +150,8 @@ def homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     h = np.linalg.inv(tn) @ vt[-1].reshape(3, 3) @ ts
     if abs(h[2, 2]) < 1e-12:
         raise CourtError("the court homography is degenerate (the horizon runs through a corner)")
-    return h / h[2, 2]
+    normalised: np.ndarray = h / h[2, 2]
+    return normalised
 
 
 def _normaliser(points: np.ndarray) -> np.ndarray:
@@ -164,7 +165,8 @@ def _apply(h: np.ndarray, points: np.ndarray) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     q = pts @ h[:, :2].T + h[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return q[:, :2] / q[:, 2:3]
+        mapped: np.ndarray = q[:, :2] / q[:, 2:3]
+    return mapped
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,9 @@ class Court:
     ground_to_image: np.ndarray  # [3, 3]
 
     @classmethod
-    def from_corners(cls, corners, size: str | Sequence[float] = "tennis-singles") -> Court:
+    def from_corners(
+        cls, corners: np.ndarray, size: str | Sequence[float] = "tennis-singles"
+    ) -> Court:
         """Validate the corners (:func:`check_corners`) and the size (:func:`court_size`)."""
         c = check_corners(corners)
         w, length = court_size(size)
@@ -209,7 +213,8 @@ class Court:
         """``bool [N]``: ground points within the court's outer lines (plus ``margin_m``)."""
         g = np.asarray(ground, dtype=np.float64).reshape(-1, 2)
         lo, hi = -margin_m, np.array([self.width_m, self.length_m]) + margin_m
-        return np.all((g >= lo) & (g <= hi), axis=1)
+        inside: np.ndarray = np.all((g >= lo) & (g <= hi), axis=1)
+        return inside
 
 
 @dataclass(frozen=True)

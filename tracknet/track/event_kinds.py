@@ -43,7 +43,8 @@ def bounce_evidence(v_before: np.ndarray, v_after: np.ndarray, lateral: float = 
             (v_before[:, 1] / size + RISING_MAX) / RISING_MAX,
         ]
     )
-    return np.clip(margins.min(axis=0), -1.0, 1.0)
+    evidence: np.ndarray = np.clip(margins.min(axis=0), -1.0, 1.0)
+    return evidence
 
 
 def label_events(evidence: np.ndarray, chain: np.ndarray, alternation: float) -> np.ndarray:

@@ -51,7 +51,8 @@ class Fits:
         out = np.zeros((*tau.shape, 2))
         for k in range(self.coef.shape[1] - 1, -1, -1):
             out = out * tau[..., None] + (self.coef[:, None, k] if grid else self.coef[:, k])
-        return out + (self.origin[:, None] if grid else self.origin)
+        position: np.ndarray = out + (self.origin[:, None] if grid else self.origin)
+        return position
 
     def velocity(self, t: np.ndarray) -> np.ndarray:
         """Velocities ``[M, 2]`` in px per frame at ``t [M]``."""
@@ -72,10 +73,20 @@ def runs(t: np.ndarray, max_gap: int) -> np.ndarray:
 def same_label(label: np.ndarray, at: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``bool [M, K]``: ``idx`` inside the track and with the same label as ``at [M]``."""
     ok = (idx >= 0) & (idx < len(label))
-    return ok & (label[np.clip(idx, 0, len(label) - 1)] == label[at][:, None])
+    same: np.ndarray = ok & (label[np.clip(idx, 0, len(label) - 1)] == label[at][:, None])
+    return same
 
 
-def moments(t, p, idx, valid, t0, origin, scale: float, degree: int):
+def moments(
+    t: np.ndarray,
+    p: np.ndarray,
+    idx: np.ndarray,
+    valid: np.ndarray,
+    t0: np.ndarray,
+    origin: np.ndarray,
+    scale: float,
+    degree: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Powers ``[M, K, 2D - 1]`` of the scaled times and centred values ``[M, K, 2]`` of the
     points ``idx [M, K]`` (zero where not ``valid``)."""
     safe = np.where(valid, idx, 0)
@@ -88,14 +99,21 @@ def moments(t, p, idx, valid, t0, origin, scale: float, degree: int):
     return power, (p[safe] - origin[:, None, :]) * w[..., None]
 
 
-def sums(power: np.ndarray, val: np.ndarray, degree: int):
+def sums(
+    power: np.ndarray, val: np.ndarray, degree: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Summed moments over the window axis (the one before the last of ``power [..., K, Q]`` and
     ``val [..., K, 2]``): powers ``[..., Q]``, cross ``[..., D, 2]``, squares ``[...]``."""
     cross = np.matmul(power[..., : degree + 1].swapaxes(-1, -2), val)
     return power.sum(-2), cross, (val * val).sum(axis=(-1, -2))
 
 
-def solve(power_sum: np.ndarray, cross_sum: np.ndarray, degree: int, max_degree=None):
+def solve(
+    power_sum: np.ndarray,
+    cross_sum: np.ndarray,
+    degree: int,
+    max_degree: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients ``[M, D, 2]`` and explained sum of squares ``[M]`` from summed moments.
 
     Each row uses at most ``count - 1`` (``power_sum[:, 0]``) and ``max_degree`` (``[M]``, optional)
@@ -117,7 +135,15 @@ def solve(power_sum: np.ndarray, cross_sum: np.ndarray, degree: int, max_degree=
     return coef, (b * coef).sum(axis=(1, 2))
 
 
-def fit_windows(t, p, idx, valid, t0, origin, degree: int) -> Fits:
+def fit_windows(
+    t: np.ndarray,
+    p: np.ndarray,
+    idx: np.ndarray,
+    valid: np.ndarray,
+    t0: np.ndarray,
+    origin: np.ndarray,
+    degree: int,
+) -> Fits:
     """Fit a polynomial of ``degree`` to the points ``idx [M, K]`` where ``valid [M, K]``."""
     scale = float(max(idx.shape[1], 1))
     power, val = moments(t, p, idx, valid, t0, origin, scale, degree)
@@ -126,7 +152,15 @@ def fit_windows(t, p, idx, valid, t0, origin, degree: int) -> Fits:
     return Fits(coef, np.maximum(square - explained, 0.0), valid.sum(1), t0, scale, origin)
 
 
-def side_fits(t, p, label, at, k: int, side: str, degree: int = 2) -> Fits:
+def side_fits(
+    t: np.ndarray,
+    p: np.ndarray,
+    label: np.ndarray,
+    at: np.ndarray,
+    k: int,
+    side: str,
+    degree: int = 2,
+) -> Fits:
     """Fits to up to ``k`` points ending at (``side="left"``) or starting at (``"right"``) each
     index ``at [M]``, using only points with the same ``label`` (run or segment) as ``at``."""
     idx = at[:, None] + (np.arange(-k + 1, 1) if side == "left" else np.arange(k))
@@ -134,7 +168,9 @@ def side_fits(t, p, label, at, k: int, side: str, degree: int = 2) -> Fits:
     return fit_windows(t, p, idx, valid, t[at].astype(np.float64), p[at], degree)
 
 
-def split_sse(t, p, label, j: np.ndarray, k: int):
+def split_sse(
+    t: np.ndarray, p: np.ndarray, label: np.ndarray, j: np.ndarray, k: int
+) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
     """At each split ``j | j + 1``: squared errors of a quadratic on up to ``k`` points ending at
     ``j`` (label of ``j``), of one on up to ``k`` points from ``j + 1`` (label of ``j + 1``) and of
     a cubic on both sides together, from one set of moments.
@@ -208,7 +244,15 @@ class Segment:
         return np.stack([vx, vy], axis=-1) / self.span
 
 
-def fit_segments(f, t, p, seg, n_seg: int, max_degree: int, fps: float) -> list[Segment]:
+def fit_segments(
+    f: np.ndarray,
+    t: np.ndarray,
+    p: np.ndarray,
+    seg: np.ndarray,
+    n_seg: int,
+    max_degree: int,
+    fps: float,
+) -> list[Segment]:
     """Least-squares curves of all segments at once (moments summed per segment with
     ``np.bincount``), their rms residuals and their speeds (px/s) over the track's frames inside.
 

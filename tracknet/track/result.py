@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 
@@ -55,14 +55,21 @@ class Track:
         """``bool [N]`` visible positions the trajectory stage filled in (not detected)."""
         if self.trajectory is None:
             return np.zeros(len(self.frame), dtype=bool)
-        return self.trajectory.filled & self.visible
+        filled: np.ndarray = self.trajectory.filled & self.visible
+        return filled
 
     @property
     def frames(self) -> np.ndarray:
         """``int [N]`` frame numbers (the same array as :attr:`frame`)."""
         return self.frame
 
-    def __getitem__(self, key):
+    @overload
+    def __getitem__(self, key: int | np.integer[Any]) -> TrackPoint: ...
+
+    @overload
+    def __getitem__(self, key: slice | np.ndarray) -> Track: ...
+
+    def __getitem__(self, key: int | np.integer[Any] | slice | np.ndarray) -> TrackPoint | Track:
         if isinstance(key, int | np.integer):
             i = int(key)
             return TrackPoint(
@@ -81,7 +88,7 @@ class Track:
         write_ball_csv(path, TrackLabels(self.frame, vis, self.xy[:, 0], self.xy[:, 1]))
         return Path(path)
 
-    def to_pandas(self):
+    def to_pandas(self) -> Any:
         """A ``pandas.DataFrame``: ``frame, visible, x, y, score, interpolated, decoded``.
 
         Raises:

@@ -57,7 +57,9 @@ def smooth_track(
     return vis, pts, interpolated
 
 
-def _isolated_outliers(vis: np.ndarray, pts: np.ndarray, outlier_px: float, window: int):
+def _isolated_outliers(
+    vis: np.ndarray, pts: np.ndarray, outlier_px: float, window: int
+) -> np.ndarray:
     outliers = np.zeros(len(vis), dtype=bool)
     idx = np.flatnonzero(vis)
     if len(idx) < 3:
@@ -68,7 +70,8 @@ def _isolated_outliers(vis: np.ndarray, pts: np.ndarray, outlier_px: float, wind
     expected = pts[before] + t * (pts[after] - pts[before])
 
     def far(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.hypot(*(a - b).T) > outlier_px
+        beyond: np.ndarray = np.hypot(*(a - b).T) > outlier_px
+        return beyond
 
     is_outlier = (
         close_in_time

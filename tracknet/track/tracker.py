@@ -81,7 +81,8 @@ class OnlineTracker:
             return last_xy.copy()
         first_frame, first_xy = self._history[0]
         velocity = (last_xy - first_xy) / (last_frame - first_frame)  # px per frame
-        return last_xy + velocity * (next_frame - last_frame)
+        predicted: np.ndarray = last_xy + velocity * (next_frame - last_frame)
+        return predicted
 
     def update(
         self, candidates_xy: np.ndarray, candidates_score: np.ndarray
@@ -122,7 +123,9 @@ class OnlineTracker:
         return best if np.isfinite(merit[best]) else None
 
 
-def _valid_candidates(candidates_xy, candidates_score, min_score: float):
+def _valid_candidates(
+    candidates_xy: np.ndarray, candidates_score: np.ndarray, min_score: float
+) -> tuple[np.ndarray, np.ndarray]:
     xy = np.asarray(candidates_xy, dtype=np.float64).reshape(-1, 2)
     score = np.asarray(candidates_score, dtype=np.float64).reshape(-1)
     if len(xy) != len(score):

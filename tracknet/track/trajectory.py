@@ -186,12 +186,14 @@ class Trajectory:
 
     def source_names(self) -> np.ndarray:
         """``str [N]`` provenance names (``detected``, ``fitted``, ...)."""
-        return np.asarray(SOURCE_NAMES)[self.source]
+        names: np.ndarray = np.asarray(SOURCE_NAMES)[self.source]
+        return names
 
     @property
     def filled(self) -> np.ndarray:
         """``bool [N]`` frames whose position was filled in (fitted or interpolated)."""
-        return (self.source == FITTED) | (self.source == INTERPOLATED)
+        filled: np.ndarray = (self.source == FITTED) | (self.source == INTERPOLATED)
+        return filled
 
 
 def fit_trajectory(
@@ -283,7 +285,9 @@ def _reject_outliers(t: np.ndarray, p: np.ndarray, prm: TrajectoryParams) -> np.
     return out
 
 
-def _unexplained(t, p, inlier: np.ndarray, which: np.ndarray, prm: TrajectoryParams):
+def _unexplained(
+    t: np.ndarray, p: np.ndarray, inlier: np.ndarray, which: np.ndarray, prm: TrajectoryParams
+) -> np.ndarray:
     """``bool`` per detection ``which``: judged by some clean fit and explained by none."""
     tk, pk = t[inlier], p[inlier]
     tw, pw = t[which], p[which]
@@ -332,7 +336,7 @@ class _Breaks:
     stat: np.ndarray  # [B] noise-normalised statistic
 
 
-def _find_breaks(t: np.ndarray, p: np.ndarray, prm: TrajectoryParams):
+def _find_breaks(t: np.ndarray, p: np.ndarray, prm: TrajectoryParams) -> tuple[_Breaks, np.ndarray]:
     """Breakpoints of the inlier track ``t [M]``, ``p [M, 2]``, and the flight label of each
     inlier (a new label after each breakpoint and each long gap)."""
     label = runs(t, prm.max_gap)
@@ -371,7 +375,14 @@ def _find_breaks(t: np.ndarray, p: np.ndarray, prm: TrajectoryParams):
     return breaks, label
 
 
-def _split_stats(t, p, label, j, prm: TrajectoryParams, noise: float | None):
+def _split_stats(
+    t: np.ndarray,
+    p: np.ndarray,
+    label: np.ndarray,
+    j: np.ndarray,
+    prm: TrajectoryParams,
+    noise: float | None,
+) -> tuple[np.ndarray, float]:
     """Change-point statistic at the splits ``j | j + 1`` (same label) and the noise variance."""
     (left, right, joint), n_left, n_right = split_sse(t, p, label, j, prm.window)
     testable = (n_left >= _MIN_SIDE) & (n_right >= _MIN_SIDE)
@@ -383,7 +394,9 @@ def _split_stats(t, p, label, j, prm: TrajectoryParams, noise: float | None):
     return np.where(testable, (joint - left - right) / noise, -np.inf), noise
 
 
-def _meeting(t, left: Fits, right: Fits, j: np.ndarray):
+def _meeting(
+    t: np.ndarray, left: Fits, right: Fits, j: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """When and where the curves before and after each split ``j | j + 1`` come closest."""
     grid = t[j][:, None] + np.linspace(0.0, 1.0, _GRID) * (t[j + 1] - t[j])[:, None]  # [B, G]
     a, b = left.at(grid), right.at(grid)
@@ -392,12 +405,15 @@ def _meeting(t, left: Fits, right: Fits, j: np.ndarray):
     return grid[rows, best], (a[rows, best] + b[rows, best]) / 2
 
 
-def _velocity_change(t, p, label, j, k: int) -> np.ndarray:
+def _velocity_change(
+    t: np.ndarray, p: np.ndarray, label: np.ndarray, j: np.ndarray, k: int
+) -> np.ndarray:
     """``[B, 2]`` velocity after minus before (px/frame) where the two flights meet."""
     left = side_fits(t, p, label, j, k, "left")
     right = side_fits(t, p, label, j + 1, k, "right")
     when, _ = _meeting(t, left, right, j)
-    return right.velocity(when) - left.velocity(when)
+    change: np.ndarray = right.velocity(when) - left.velocity(when)
+    return change
 
 
 def _events(br: _Breaks, chain: np.ndarray, prm: TrajectoryParams) -> list[Event]:
@@ -411,7 +427,16 @@ def _events(br: _Breaks, chain: np.ndarray, prm: TrajectoryParams) -> list[Event
 
 
 # =========================================================================== gaps
-def _fill(f, t, p, seg, prm: TrajectoryParams, out_xy, source, seg_of_row) -> None:
+def _fill(
+    f: np.ndarray,
+    t: np.ndarray,
+    p: np.ndarray,
+    seg: np.ndarray,
+    prm: TrajectoryParams,
+    out_xy: np.ndarray,
+    source: np.ndarray,
+    seg_of_row: np.ndarray,
+) -> None:
     """Fill, in place, the rows strictly inside a segment that have no inlier."""
     longest = prm.max_gap if prm.max_fill_gap is None else prm.max_fill_gap
     lo = np.searchsorted(t, f, "right") - 1  # last inlier at or before each row
@@ -439,7 +464,13 @@ def _fill(f, t, p, seg, prm: TrajectoryParams, out_xy, source, seg_of_row) -> No
     seg_of_row[rows] = seg[lo]
 
 
-def _validate(frames, visible, xy, score, fps):
+def _validate(
+    frames: np.ndarray,
+    visible: np.ndarray,
+    xy: np.ndarray,
+    score: np.ndarray | None,
+    fps: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     f = np.asarray(frames).reshape(-1)
     integral = np.issubdtype(f.dtype, np.integer)
     if not integral and not (np.all(np.isfinite(f)) and np.all(f == np.round(f))):

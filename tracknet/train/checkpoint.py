@@ -82,7 +82,8 @@ def _rng_tensors() -> dict[str, torch.Tensor]:
 
 
 def _rng_json() -> dict[str, Any]:
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # legacy=True (the default): a tuple
+    assert isinstance(np_state, tuple)
     py_state = random.getstate()
     return {
         "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],

@@ -200,6 +200,7 @@ def _label_frames(
 ) -> None:
     """Fill visibility, coordinates, status, diameter and blur of every frame."""
     labels = plan.labels
+    assert labels.status is not None  # the plan's labels carry one (tennis status)
     width, height = plan.size
     distance = np.linalg.norm(ball.position[:, :2] - plan.camera.position[:2], axis=1)
     for step, code in ball.events:

@@ -48,7 +48,9 @@ class _Renderer:
         noise = self.noise[plan.noise_index[index]][crop]
         shift = np.array([dx, dy], dtype=np.float32)
         self._draw_objects(frame, index, shift, gain, noise)
-        things = [(fig.distance[index], fig) for fig in plan.figures]
+        things: list[tuple[float, Figure | None]] = [
+            (fig.distance[index], fig) for fig in plan.figures
+        ]
         if plan.ball_diameter[index] > 0:
             things.append((plan.ball_distance[index], None))
         for _, thing in sorted(things, key=lambda item: -item[0]):  # far to near
@@ -77,7 +79,7 @@ class _Renderer:
         half = plan.exposure / 2
         for k in np.flatnonzero((objects.start <= index) & (index < objects.stop)):
             times = np.linspace(index - half, index + half, 3)
-            points = np.stack([objects.points(k, t) for t in times]) + shift
+            points = np.stack([objects.points(int(k), t) for t in times]) + shift
             blur = float(np.linalg.norm(np.diff(points, axis=0), axis=1).sum())
             strength = streak_strength(objects.diameter[k], blur)
             segments = polyline_segments(points)

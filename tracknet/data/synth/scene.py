@@ -97,7 +97,11 @@ def _ground_colour(plan: ClipPlan, gx: np.ndarray, gy: np.ndarray, rng: np.rando
     inner, outer, texture = SURFACES[plan.surface]
     jitter = rng.uniform(0.9, 1.1, 3)
     inside = (np.abs(gx) <= sport.width / 2 + 0.3) & (gy >= -0.3) & (gy <= sport.length + 0.3)
-    image = np.where(inside[..., None], np.float32(inner) * jitter, np.float32(outer) * jitter)
+    image = np.where(
+        inside[..., None],
+        np.asarray(inner, np.float32) * jitter,
+        np.asarray(outer, np.float32) * jitter,
+    )
     shade = 1 + 0.05 * _smooth_noise(gx.shape, (6, 10), rng)
     finite_y = np.nan_to_num(gy, posinf=0.0, neginf=0.0)
     finite_x = np.nan_to_num(gx, posinf=0.0, neginf=0.0)

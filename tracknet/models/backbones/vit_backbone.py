@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -129,7 +130,7 @@ class ViTBackbone(nn.Module):
         self.model = model or load_pretrained_vit(
             config.pretrained_model_name, config.local_files_only, config.device_map
         )
-        hf = self.model.config
+        hf: Any = self.model.config  # the HF model's PretrainedConfig
         model_patch = int(getattr(hf, "patch_size", config.patch_size))
         if model_patch != config.patch_size:
             raise ConfigError(
@@ -175,7 +176,8 @@ class ViTBackbone(nn.Module):
 
     def _use_attention(self, implementation: str) -> None:
         setter = getattr(self.model, "set_attn_implementation", None)
-        if setter is not None and self.model.config._attn_implementation != implementation:
+        hf: Any = self.model.config
+        if setter is not None and hf._attn_implementation != implementation:
             setter(implementation)
 
     def check_input(self, x: torch.Tensor) -> None:

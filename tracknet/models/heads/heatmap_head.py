@@ -25,6 +25,7 @@ class HeatmapHead(nn.Module):
         self.conv = nn.Conv2d(in_channels, in_channels, 3, padding=1)
         self.act = GELU()  # nn.GELU, fast on channels-last maps
         self.out = nn.Conv2d(in_channels, 1, 1)
+        assert self.out.bias is not None  # nn.Conv2d's default bias=True
         nn.init.constant_(self.out.bias, -math.log((1 - PRIOR_PROBABILITY) / PRIOR_PROBABILITY))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
