@@ -155,12 +155,14 @@ def run_demo(
     if (run_dir / "curves.png").exists():
         shutil.copy2(run_dir / "curves.png", out / "curves.png")
     overall, video_overall = metrics.overall.as_dict(), video_metrics.overall.as_dict()
-    events = metrics.events or {}  # the test clips' hits and bounces (status labels)
+    # the test clips' hits and bounces (status labels)
+    events = metrics.events.scores.as_dict() if metrics.events is not None else {}
+    video_scores = video_events.scores
     summary = {
         "test": {k: overall[k] for k in ("f1", "precision", "recall", "accuracy", "rmse")},
         "video": {k: video_overall[k] for k in ("f1", "precision", "recall")},
         "test_events": {k: events.get(f"event_{k}") for k in ("f1", "precision", "recall")},
-        "video_events": {k: video_events[f"event_{k}"] for k in ("f1", "precision", "recall")},
+        "video_events": {k: getattr(video_scores, k) for k in ("f1", "precision", "recall")},
         "event_tolerance": tolerance,
         "video_fps": result.fps,
         "seconds": times,

@@ -6,11 +6,12 @@ A predicted event matches a true one of the same kind within ``eval.event_tolera
 the counts are summed over the clips that carry events (:mod:`tracknet.data.clip_events`: the
 tennis ``status`` column, or a ``<stem>_events.csv``) and the ratios computed from the sums.
 
-The result (:attr:`~tracknet.evaluate.result.Evaluation.events` of a checkpoint's scores, or
-the whole result of ``--pred-events`` alone) holds ``event_tp, event_fp, event_fn, event_precision, event_recall,
-event_f1``, ``event_mean_abs_offset``, ``event_tolerance``, ``by_kind`` (the same per kind) and,
-for a split, ``clips`` (the same per clip); the overall ``event_*`` scores are also copied to the
-top level of the metrics JSON.
+The result, an :class:`~tracknet.evaluate.result.EventEvaluation` (the
+:attr:`~tracknet.evaluate.result.Evaluation.events` of a checkpoint's scores, or the whole result
+of ``--pred-events`` alone), holds in its JSON ``event_tp, event_fp, event_fn, event_precision,
+event_recall, event_f1``, ``event_mean_abs_offset``, ``event_tolerance``, ``by_kind`` (the same
+per kind) and, for a split, ``clips`` (the same per clip); the overall ``event_*`` scores are
+also copied to the top level of the metrics JSON.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ import numpy as np
 
 from tracknet.data.clip_events import events_of_label_file
 from tracknet.errors import UserError
-from tracknet.eval.events import format_event_table, score_event_lists, sum_event_results
-from tracknet.evaluate.result import EVENT_TOP_KEYS, Evaluation
+from tracknet.eval.events import (
+    EventResult,
+    format_event_table,
+    score_event_lists,
+    sum_event_results,
+)
+from tracknet.evaluate.result import Evaluation, EventEvaluation, EventSettings
 from tracknet.io.events import Event, read_events_csv
 from tracknet.track.result import Track
 from tracknet.utils import atomic_write_text
@@ -43,7 +49,7 @@ class EventTally:
 
     def __init__(self, tolerance: int = 2) -> None:
         self.tolerance = check_tolerance(tolerance)
-        self.clips: dict[str, dict[str, Any]] = {}
+        self.clips: dict[str, EventResult] = {}
 
     def add(self, name: str, track: Track, truth: list[Event] | None) -> None:
         """Score one clip's predicted events (``track.trajectory``) against ``truth`` (None:
@@ -58,10 +64,7 @@ class EventTally:
         if not self.clips:
             return result
         events = sum_event_results(self.clips.values(), self.tolerance)
-        events["clips"] = {
-            name: {k: r[k] for k in (*EVENT_TOP_KEYS, "by_kind")} for name, r in self.clips.items()
-        }
-        result.events = events
+        result.events = EventEvaluation(events, dict(self.clips))
         return result
 
 
@@ -85,7 +88,7 @@ def plot_fields(track: Track, rows: np.ndarray, truth: list[Event] | None) -> di
 
 def evaluate_events_csv(
     pred_events: str | Path, gt_path: str | Path, tolerance: int = 2
-) -> dict[str, Any]:
+) -> EventEvaluation:
     """Score an events CSV (``Frame,Event,X,Y,Score``) against the events of ``gt_path``: an
     events CSV, a tennis ``Label.csv`` with ``status``, or a ball CSV with ``<stem>_events.csv``
     beside it.
@@ -96,21 +99,21 @@ def evaluate_events_csv(
     tolerance = check_tolerance(tolerance)
     pred = read_events_csv(pred_events)
     truth = events_of_label_file(gt_path)
-    result = score_event_lists(pred, truth, tolerance)
-    result["settings"] = {
-        "pred_events": str(pred_events),
-        "gt": str(gt_path),
-        "predicted": len(pred),
-        "labelled": len(truth),
-    }
-    return result
+    settings = EventSettings(str(pred_events), str(gt_path), len(pred), len(truth))
+    return EventEvaluation(score_event_lists(pred, truth, tolerance), settings=settings)
 
 
-def write_event_report(result: dict[str, Any], out_dir: str | Path) -> None:
+def write_event_report(result: Evaluation | EventEvaluation, out_dir: str | Path) -> None:
     """``metrics.json`` (the whole metrics JSON: :meth:`Evaluation.as_dict`, or the event
-    scores alone) and ``events.txt`` (the event table) in ``out_dir``."""
+    scores alone) and ``events.txt`` (the event table) in ``out_dir``.
+
+    Raises:
+        ValueError: an :class:`Evaluation` without events.
+    """
+    events = result.events if isinstance(result, Evaluation) else result
+    if events is None:
+        raise ValueError("no events were scored")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    events = result.get("events", result)
-    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2) + "\n")
-    atomic_write_text(out / "events.txt", format_event_table(events) + "\n")
+    atomic_write_text(out / "metrics.json", json.dumps(result.as_dict(), indent=2) + "\n")
+    atomic_write_text(out / "events.txt", format_event_table(events.scores) + "\n")

@@ -85,8 +85,8 @@ def clips_csv(result: Evaluation) -> str:
 def report_text(result: Evaluation) -> str:
     """The printed table: positions, then events when they were scored."""
     text = format_table(result.positions)
-    if result.events:
-        text += "\n\n" + format_event_table(result.events)
+    if result.events is not None:
+        text += "\n\n" + format_event_table(result.events.scores)
     return text
 
 

@@ -9,13 +9,56 @@ when events were scored, ``events`` (:mod:`tracknet.evaluate.events`) and its ov
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tracknet.eval.events import EVENT_COUNT_KEYS, EVENT_SCORE_KEYS
+from tracknet.eval.events import EVENT_COUNT_KEYS, EVENT_SCORE_KEYS, EventResult
 from tracknet.eval.metrics import ClipScores, Scores, ScoreSettings
 
 EVENT_TOP_KEYS = (*EVENT_COUNT_KEYS, *EVENT_SCORE_KEYS)  # copied to the top level of the JSON
+
+
+@dataclass
+class EventSettings:
+    """What ``--pred-events`` scored: the events CSV, the labels and how many events each held."""
+
+    pred_events: str
+    gt: str
+    predicted: int
+    labelled: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{pred_events, gt, predicted, labelled}``."""
+        return asdict(self)
+
+
+@dataclass
+class EventEvaluation:
+    """The hits and bounces scored (:mod:`tracknet.evaluate.events`).
+
+    ``scores`` are those of all the events (:func:`tracknet.eval.events.score_events`, summed
+    over the clips of a split); ``clips`` the scores of each clip of a split that carries events
+    (empty for an events CSV); ``settings`` what an events CSV was scored against (None for a
+    split).
+    """
+
+    scores: EventResult
+    clips: dict[str, EventResult] = field(default_factory=dict)
+    settings: EventSettings | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """:meth:`EventResult.as_dict <tracknet.eval.events.EventResult.as_dict>`, then
+        ``settings`` (an events CSV) or ``clips`` (a split: each clip's ``event_tp`` ...
+        ``event_f1`` and ``by_kind``)."""
+        result = self.scores.as_dict()
+        if self.settings is not None:
+            result["settings"] = self.settings.as_dict()
+        if self.clips:
+            result["clips"] = {
+                name: {**scores.counts_dict(), "by_kind": scores.as_dict()["by_kind"]}
+                for name, scores in self.clips.items()
+            }
+        return result
 
 
 @dataclass
@@ -23,12 +66,11 @@ class Evaluation:
     """The scores of a checkpoint on a split, or of a CSV against labels.
 
     ``positions`` are the ball positions (:func:`tracknet.eval.metrics.evaluate_clips`);
-    ``events`` the hits and bounces (:func:`tracknet.eval.events.score_events`, summed over
-    the clips of a split with ``clips`` per clip), None when none were scored.
+    ``events`` the hits and bounces (:class:`EventEvaluation`), None when none were scored.
     """
 
     positions: ClipScores
-    events: dict[str, Any] | None = None
+    events: EventEvaluation | None = None
 
     @property
     def overall(self) -> Scores:
@@ -49,6 +91,7 @@ class Evaluation:
         """The metrics JSON (see the module docstring)."""
         result = {**self.overall.as_dict(), **self.positions.as_dict()}
         if self.events is not None:
-            result["events"] = self.events
-            result.update({k: self.events[k] for k in EVENT_TOP_KEYS})
+            events = self.events.as_dict()
+            result["events"] = events
+            result.update({k: events[k] for k in EVENT_TOP_KEYS})
         return result

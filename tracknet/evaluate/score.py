@@ -46,7 +46,7 @@ from tracknet.evaluate.events import (
     write_event_report,
 )
 from tracknet.evaluate.report import ClipTrack, report_text, write_report
-from tracknet.evaluate.result import Evaluation
+from tracknet.evaluate.result import Evaluation, EventEvaluation
 from tracknet.infer.loading import load_run, resolve_checkpoint
 from tracknet.infer.predictor import Predictor
 from tracknet.infer.source import open_source, track_source
@@ -412,9 +412,10 @@ def run_eval(
         assert gt is not None  # checked above: --gt goes with --pred-events
         tolerance = 2 if event_tolerance is None else event_tolerance
         events = evaluate_events_csv(pred_events, gt, tolerance)
+    result: Evaluation | EventEvaluation
     if pred_events and not pred:
         assert events is not None
-        metrics, table = events, format_event_table(events)
+        result, table = events, format_event_table(events.scores)
     else:
         if pred:
             assert gt is not None  # checked above: --gt goes with --pred
@@ -444,9 +445,10 @@ def run_eval(
             )
         if events is not None:
             evaluation.events = events
-        metrics, table = evaluation.as_dict(), report_text(evaluation)
+        result, table = evaluation, report_text(evaluation)
+    metrics = result.as_dict()
     if events is not None and out_dir:
-        write_event_report(metrics, out_dir)
+        write_event_report(result, out_dir)
     if json_path:
         atomic_write_text(json_path, json.dumps(metrics, indent=2) + "\n")
     print(table)
