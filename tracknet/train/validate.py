@@ -11,7 +11,6 @@ letterbox map when ``data.resize=letterbox``).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,35 +21,20 @@ from torch.utils.data import DataLoader, Subset
 
 from tracknet.config import Config
 from tracknet.data.codec import HeatmapCodec
-from tracknet.eval.metrics import Outcome, classify_frames, scores_from_counts
+from tracknet.eval.metrics import Outcome, Scores, classify_frames, scores_from_counts
 from tracknet.train.losses import configured_loss
 
 COUNT_KEYS = ("tp", "tn", "fp1", "fp2", "fn")
 
 
 @dataclass(frozen=True)
-class Validation:
-    """The scores of one validation: :func:`tracknet.eval.metrics.scores_from_counts` of the
-    counts pooled over all ranks, and the mean loss of the windows. The fields are the keys of
+class Validation(Scores):
+    """The scores of one validation: :class:`tracknet.eval.metrics.Scores` of the counts pooled
+    over all ranks, and the mean loss of the windows. The fields are the keys of
     ``best/metrics.json`` (in its order, after ``step``) and, those among
     :data:`~tracknet.train.run_log.METRIC_FIELDS`, of a ``val`` row of ``metrics.csv``."""
 
-    tp: int
-    tn: int
-    fp1: int
-    fp2: int
-    fn: int
-    frames: int
-    accuracy: float
-    precision: float
-    recall: float
-    f1: float
-    rmse: float | None
     loss: float
-
-    def as_dict(self) -> dict[str, Any]:
-        """The scores by name, in field order."""
-        return dataclasses.asdict(self)
 
 
 def model_inputs(
