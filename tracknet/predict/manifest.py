@@ -118,6 +118,10 @@ class RecordGatherer:
             return None
         gathered: list[Any] | None = [None] * self.world if self.rank == 0 else None
         dist.gather_object(records, gathered, dst=0, group=self._group)
+        # gloo's send may still be in flight when gather returns on a sending rank; closing the
+        # group under it aborted that process at exit ("terminate called without an active
+        # exception", seen once in ten resumed torchrun runs): every rank waits here for all
+        dist.barrier(group=self._group)
         if self.rank != 0:
             return None
         return [r for part in gathered or [] for r in part or []]
