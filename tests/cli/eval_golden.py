@@ -81,25 +81,12 @@ def csv_case(tmp: Path) -> dict[str, str]:
 
 def checkpoint_metrics(tmp: Path) -> dict[str, Any]:
     """The metrics JSON of a stub model on three test videos (a and b carry events)."""
-    from tests.cli.helpers import BOUNCE, SIZE, STUB, bouncing
-    from tests.infer.conftest import BrightSpotModel, write_spot_video
+    from tests.cli.helpers import STUB, write_event_clips
+    from tests.infer.conftest import BrightSpotModel
     from tracknet.config import load_config
     from tracknet.evaluate.score import evaluate_checkpoint
-    from tracknet.io.events import Event, write_events_csv
-    from tracknet.io.labels import TrackLabels, write_ball_csv
 
-    root = tmp / "data"
-    positions = bouncing()
-    n = len(positions)
-    vis = np.array([p is not None for p in positions], int)
-    xy = np.array([p if p is not None else (0, 0) for p in positions], float)
-    for stem in ("a", "b", "c", "t", "v"):
-        video = write_spot_video(root / f"{stem}.mp4", positions, size=SIZE, fps=30)
-        labels = TrackLabels(np.arange(n), vis, xy[:, 0], xy[:, 1])
-        write_ball_csv(video.with_name(f"{stem}_ball.csv"), labels)
-        truth = [Event(BOUNCE, "bounce")] if stem == "a" else [Event(5, "hit")]
-        if stem in "ab":
-            write_events_csv(video.with_name(f"{stem}_events.csv"), truth)
+    root = write_event_clips(tmp / "data")
     split = ["data.split.train=[t]", "data.split.val=[v]", "data.split.test=[a,b,c]"]
     cfg = load_config(None, [f"data.root={root}", "data.format=generic", *split, *STUB])
     model = BrightSpotModel(tuple(cfg.model.heatmap.size), cfg.model.frames)

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from tests.cli.helpers import BOUNCE, SIZE, STUB, bouncing
-from tests.infer.conftest import make_tiny_data, make_tiny_run, stub_loader, write_spot_video
+from tests.cli.helpers import STUB, write_event_clips
+from tests.infer.conftest import make_tiny_data, make_tiny_run, stub_loader
 from tracknet.cli import main
 from tracknet.io.events import Event, write_events_csv
 from tracknet.io.labels import TrackLabels, write_ball_csv, write_tennis_csv
@@ -114,18 +114,7 @@ def test_checkpoint_sums_event_counts_over_video_clips(tmp_path, tiny_run, monke
     """A generic layout: two test videos with ``<stem>_events.csv`` beside their ball CSVs, a
     third without events (left out of event scoring); the stub model sees the bouncing ball."""
     monkeypatch.setattr("tracknet.evaluate.score.load_run", stub_loader())
-    root = tmp_path / "data"
-    positions = bouncing()
-    n = len(positions)
-    vis = np.array([p is not None for p in positions], int)
-    xy = np.array([p if p is not None else (0, 0) for p in positions], float)
-    for stem in ("a", "b", "c", "t", "v"):
-        video = write_spot_video(root / f"{stem}.mp4", positions, size=SIZE, fps=30)
-        write_ball_csv(video.with_name(f"{stem}_ball.csv"),
-                       TrackLabels(np.arange(n), vis, xy[:, 0], xy[:, 1]))  # fmt: skip
-        truth = [Event(BOUNCE, "bounce")] if stem == "a" else [Event(5, "hit")]
-        if stem in "ab":
-            write_events_csv(video.with_name(f"{stem}_events.csv"), truth)
+    root = write_event_clips(tmp_path / "data")
     split = ["data.format=generic", "data.split.train=[t]", "data.split.val=[v]"]
     args = ["--checkpoint", tiny_run, f"data.root={root}", *split, "data.split.test=[a,b,c]"]
     result = _json(tmp_path, *args, *STUB)
