@@ -188,3 +188,69 @@ def test_detail_stems_predict_as_the_frames_do(tiny_dinov3, combine, background)
         np.testing.assert_allclose(a.candidates_score, b.candidates_score, atol=1e-4)
         if a.visible:
             assert abs(a.x - b.x) < 1e-3 and abs(a.y - b.y) < 1e-3
+
+
+def test_a_prefetched_background_is_the_one_made_in_place(tiny_dinov3, tmp_path, monkeypatch):
+    """tracknet predict makes the first clip's background while the model loads
+    (tracknet.infer.source.prefetch_background): clip_background takes it (the same tensor it
+    would make), once, and only for the same file at the same geometry."""
+    from tracknet.infer import source as source_module
+
+    cfg = tiny_cfg(
+        tiny_dinov3, "model.frames=3", "model.detail.enabled=true", "model.detail.background=true"
+    )
+    model = build_model(cfg).eval()
+    video = write_spot_video(
+        tmp_path / "clip.mp4", [(10 + 5 * i, 12.0) for i in range(9)], size=(IN_W * 2, IN_H * 2)
+    )
+    codec = HeatmapCodec.from_config(cfg)
+    predictor = Predictor(model, codec, PredictConfig(batch_size=4, device="cpu"))
+    made = source_module.clip_background(predictor, FrameSource(video))
+    assert made is not None
+
+    decoded = []
+    real_frames_at = FrameSource.frames_at
+
+    def counting(self, indices):
+        decoded.append(self.path)
+        return real_frames_at(self, indices)
+
+    monkeypatch.setattr(FrameSource, "frames_at", counting)
+    assert source_module.prefetch_background(str(video), codec)
+    taken = source_module.clip_background(predictor, FrameSource(video))
+    assert taken is not None and torch.equal(taken, made)
+    assert len(decoded) == 1  # in the prefetch's thread only
+    assert source_module.clip_background(predictor, FrameSource(video)) is not None
+    assert len(decoded) == 2  # taken once: the next call makes its own
+
+    # another input size: not the frames this model needs, so made again in place
+    other = HeatmapCodec.from_config(tiny_cfg(tiny_dinov3, "model.input_size=[32,16]"))
+    assert source_module.prefetch_background(video, other)
+    assert torch.equal(source_module.clip_background(predictor, FrameSource(video)), made)
+    assert len(decoded) == 4
+    # a folder or a missing file: nothing to prefetch
+    assert not source_module.prefetch_background(tmp_path, codec)
+    assert not source_module.prefetch_background(tmp_path / "missing.mp4", codec)
+
+
+def test_a_failed_prefetch_is_made_again_in_place(tiny_dinov3, tmp_path, monkeypatch):
+    from tracknet.infer import source as source_module
+
+    cfg = tiny_cfg(
+        tiny_dinov3, "model.frames=3", "model.detail.enabled=true", "model.detail.background=true"
+    )
+    video = write_spot_video(tmp_path / "clip.mp4", [(10.0, 12.0)] * 5, size=(IN_W, IN_H))
+    codec = HeatmapCodec.from_config(cfg)
+    predictor = Predictor(build_model(cfg).eval(), codec, PredictConfig(device="cpu"))
+    expected = source_module.clip_background(predictor, FrameSource(video))
+
+    def broken(codec, frame, frame_size=None):
+        raise RuntimeError("out of memory in the prefetch")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(source_module, "background_frame", broken)
+        assert source_module.prefetch_background(video, codec)
+        while any(not f.done() for f in source_module._prefetched.values()):
+            pass
+    assert torch.equal(source_module.clip_background(predictor, FrameSource(video)), expected)
+    assert not source_module._prefetched

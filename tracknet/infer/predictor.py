@@ -117,11 +117,14 @@ class Predictor:
         """
         if not self.uses_background:
             return None
-        resized = [  # one at a time: memory for the small frames only
-            self.codec.resize_frames_torch(torch.from_numpy(f)[None], frame_size, as_uint8=True)[0]
-            for f in frames or []
-        ]
-        if not resized:
+        # one at a time: memory for the small frames only
+        return self.background_of(
+            [background_frame(self.codec, f, frame_size) for f in frames or []]
+        )
+
+    def background_of(self, resized: list[torch.Tensor]) -> torch.Tensor | None:
+        """:meth:`make_background` from frames already resized (:func:`background_frame`)."""
+        if not self.uses_background or not resized:
             return None
         median = median_background(torch.stack(resized).permute(0, 2, 3, 1).numpy())
         bg = torch.from_numpy(median).permute(2, 0, 1)[None].float().div_(255.0)
@@ -427,6 +430,14 @@ class WindowScheduler:
                 del self._sums[f]
             yield from self.predictor._predictions(logits, self.frame_size, metas)
             self.emitted += len(done)
+
+
+def background_frame(
+    codec: HeatmapCodec, frame: np.ndarray, frame_size: tuple[int, int] | None = None
+) -> torch.Tensor:
+    """One frame ``uint8 [H, W, 3]`` of a background at model-input size, ``uint8 [3, Hin,
+    Win]`` (what :meth:`Predictor.make_background` takes the median of)."""
+    return codec.resize_frames_torch(torch.from_numpy(frame)[None], frame_size, as_uint8=True)[0]
 
 
 def _expand(background: torch.Tensor | None, images: torch.Tensor) -> torch.Tensor | None:

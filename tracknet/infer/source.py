@@ -15,18 +15,86 @@ bytes.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import torch
 
 from tracknet.data.background import background_indices
-from tracknet.infer.predictor import Predictor
+from tracknet.data.codec import HeatmapCodec
+from tracknet.errors import DataError
+from tracknet.infer.predictor import Predictor, background_frame
 from tracknet.io.frames import FrameSource, read_ahead
 from tracknet.track.builder import TrackBuilder
 from tracknet.track.result import Track
 
 log = logging.getLogger("tracknet.predict")
+
+_Key = tuple[Path, tuple[int, int], tuple[int, int], str]  # file, frame size, input size, resize
+_prefetched: dict[_Key, Future[list[torch.Tensor]]] = {}
+_prefetched_lock = threading.Lock()
+
+
+def _prefetch_key(path: Path, frame_size: tuple[int, int], codec: HeatmapCodec) -> _Key:
+    w, h = frame_size
+    return (path.resolve(), (int(w), int(h)), codec.input_size, codec.resize)
+
+
+def prefetch_background(path: str | Path, codec: HeatmapCodec) -> bool:
+    """Start making a video's background frames (:func:`clip_background`) in a thread.
+
+    ``tracknet predict`` calls it before it loads the model, so the random-access decoding of
+    the frames spread over the clip (about a second for a 720p H.264 clip) runs while the
+    model's libraries are imported (Python work that leaves the decoder's C code the other
+    core). The next :func:`clip_background` of the same file at the same size and ``codec``
+    geometry takes the frames instead of making them again: the same frames, resized the same
+    way (:func:`~tracknet.infer.predictor.background_frame`). Video files only (an image
+    folder's frames are decoded at a size that depends on the model). Returns whether it
+    started.
+    """
+    if not Path(path).is_file():
+        return False
+    try:
+        source = FrameSource(path)
+    except DataError:
+        return False  # the prediction itself reports it
+    future: Future[list[torch.Tensor]] = Future()
+
+    def make() -> None:
+        try:
+            indices = background_indices(source.count)
+            frames = [background_frame(codec, f, source.size) for f in source.frames_at(indices)]
+            future.set_result(frames)
+        except BaseException as exc:  # handed over to whoever takes the frames
+            future.set_exception(exc)
+
+    with _prefetched_lock:  # one at a time: a prefetch nobody took is dropped
+        _prefetched.clear()
+        _prefetched[_prefetch_key(source.path, source.size, codec)] = future
+    threading.Thread(target=make, name="tracknet-background", daemon=True).start()
+    return True
+
+
+def _take_prefetched(
+    predictor: Predictor, source: FrameSource, frame_size: tuple[int, int]
+) -> list[torch.Tensor] | None:
+    """The frames :func:`prefetch_background` made for ``source`` (taken once), or None."""
+    if source.images is not None:
+        return None
+    key = _prefetch_key(source.path, frame_size, predictor.codec)
+    with _prefetched_lock:
+        future = _prefetched.pop(key, None)
+        for stale in [k for k in _prefetched if k[0] == key[0]]:  # this file at another geometry
+            del _prefetched[stale]
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except Exception as exc:  # made again by the caller, where errors are handled
+        log.debug("%s: the prefetched background failed (%s); making it again", source.path, exc)
+        return None
 
 
 def open_source(predictor: Predictor, path: str | Path | list[Path]) -> FrameSource:
@@ -47,8 +115,13 @@ def clip_background(
     ``frame_size``: ``(W, H)`` of the original frames; default ``source.size``."""
     if not predictor.uses_background:
         return None
-    frames = source.frames_at(background_indices(source.count))
-    background = predictor.make_background(frames, frame_size or source.size)
+    size = frame_size or source.size
+    resized = _take_prefetched(predictor, source, size)
+    if resized is not None:
+        background = predictor.background_of(resized)
+    else:
+        frames = source.frames_at(background_indices(source.count))
+        background = predictor.make_background(frames, size)
     if background is None:
         log.warning(
             "%s: no frames to make the background from; the model falls back to the median of "

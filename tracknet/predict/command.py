@@ -24,10 +24,13 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from tracknet.config import load_config
+from tracknet.data.codec import HeatmapCodec
 from tracknet.errors import UserError
 from tracknet.infer.export import onnx_for_run
-from tracknet.infer.loading import load_run
+from tracknet.infer.loading import follow_input_size, load_run, resolve_checkpoint
 from tracknet.infer.onnx_backend import OnnxModel
+from tracknet.infer.source import prefetch_background
 from tracknet.io.events import events_csv_name
 from tracknet.io.live import is_live
 from tracknet.predict.api import Tracker
@@ -74,6 +77,23 @@ def _tracker(checkpoint: str | Path, overrides: list[str], backend: str) -> Trac
     if backend == "onnx":
         model = OnnxModel.for_model(onnx_for_run(checkpoint, model), model)
     return Tracker(model, cfg)
+
+
+def _prefetch_background(checkpoint: str | Path, overrides: list[str], backend: str, path) -> None:
+    """Start making the first input's background while the model loads, when the run's model
+    takes one (:func:`tracknet.infer.source.prefetch_background`; its configuration read
+    without the model)."""
+    if backend != "torch" or not isinstance(path, str | Path):
+        return
+    try:
+        _, config = resolve_checkpoint(checkpoint)
+        cfg = load_config(config, overrides)
+        follow_input_size(cfg, load_config(config))
+    except Exception:  # loading the model reports it properly
+        return
+    detail = cfg.model.detail
+    if cfg.model.type == "vit" and detail.enabled and detail.background:
+        prefetch_background(path, HeatmapCodec.from_config(cfg))
 
 
 def run_predict(
@@ -195,6 +215,7 @@ def _predict_jobs(
             print(f"skipped {len(records)} input(s) whose outputs are complete (--skip-done)")
         jobs = todo
     if jobs:  # nothing to do: the model is not even loaded
+        _prefetch_background(*tracker_args, jobs[0][0])
         tracker = _tracker(*tracker_args)
         for path, name in jobs:
             outputs = outputs_of(name)
