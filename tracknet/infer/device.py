@@ -14,6 +14,7 @@ import sys
 import torch
 
 from tracknet.errors import UserError
+from tracknet.infer.fold import fold_batch_norms
 from tracknet.models.protocol import WindowModel
 
 
@@ -150,13 +151,17 @@ def prepare_for_inference(
 ) -> WindowModel:
     """Set ``model`` up for inference on ``device`` the way ``tracknet predict`` runs it.
 
-    Evaluation mode on ``device``; the ViT's weights held in ``dtype`` (``None`` or fp32: as
+    Evaluation mode on ``device``; BatchNorms folded into the convolutions before them
+    (:func:`tracknet.infer.fold.fold_batch_norms`: the model is for inference only afterwards);
+    the ViT's weights held in ``dtype`` (``None`` or fp32: as
     they are; the rest then runs under autocast); the attention kernel for the device
     (:func:`use_inference_attention`); 4-D (convolution) weights in channels-last memory.
     Returns the model (changed in place).
     """
     assert isinstance(model, torch.nn.Module)  # every window model is one (OnnxModel too)
     model = model.to(device).eval()
+    detail = getattr(model, "detail", None)  # its stems are computed from its first convolution
+    fold_batch_norms(model, keep=[detail.first_conv] if detail is not None else [])
 
     cast_backbone_weights(model, dtype if dtype != torch.float32 else None)
     use_inference_attention(model, device, attention, dtype)
