@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch import nn
 
+from tests.helpers import tiny_vit
 from tests.infer.test_model_in_predictor import IN_H, IN_W, tiny_cfg
 from tracknet.config import PredictConfig
 from tracknet.data.codec import HeatmapCodec
-from tracknet.infer.fold import fold_batch_norms
+from tracknet.infer.fold import fold_batch_norms, fold_input_normalisation
 from tracknet.infer.predictor import Predictor
 from tracknet.models import build_model
 
@@ -91,3 +92,29 @@ def test_the_predictor_runs_the_folded_model_with_the_same_predictions(tiny_dino
     for a, b in zip(*out, strict=True):
         assert abs(a.score - b.score) < 1e-4
         np.testing.assert_allclose(a.candidates_score, b.candidates_score, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["dinov3", "dinov2"])
+def test_the_input_normalisation_folds_into_the_patch_embedding(kind, tmp_path):
+    folder = tiny_vit(tmp_path, kind=kind, patch=16, num_register_tokens=4)
+    model = build_model(tiny_cfg(str(folder), "model.frames=3")).eval()
+    model.image_mean.copy_(torch.tensor([0.2, 0.5, 0.7]).view(1, 3, 1, 1))  # far from 0 and 1
+    model.image_std.copy_(torch.tensor([0.1, 0.3, 0.6]).view(1, 3, 1, 1))
+    images = torch.rand(2, 3, IN_H, IN_W)
+    with torch.no_grad():
+        before = model.encode(images)
+        assert fold_input_normalisation(model)
+        assert not model.normalise_input
+        after = model.encode(images)
+    torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
+    assert not fold_input_normalisation(model)  # once only
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode(images), before, atol=1e-4, rtol=1e-4)
+
+
+def test_the_unet_baseline_has_no_patch_embedding_to_fold():
+    from tracknet.config import load_config
+
+    cfg = load_config(overrides=["model.type=unet", "model.input_size=[64,32]"])
+    model = build_model(cfg).eval()
+    assert not fold_input_normalisation(model)

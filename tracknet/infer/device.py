@@ -14,7 +14,7 @@ import sys
 import torch
 
 from tracknet.errors import UserError
-from tracknet.infer.fold import fold_batch_norms
+from tracknet.infer.fold import fold_batch_norms, fold_input_normalisation
 from tracknet.models.protocol import WindowModel
 
 
@@ -151,8 +151,9 @@ def prepare_for_inference(
 ) -> WindowModel:
     """Set ``model`` up for inference on ``device`` the way ``tracknet predict`` runs it.
 
-    Evaluation mode on ``device``; BatchNorms folded into the convolutions before them
-    (:func:`tracknet.infer.fold.fold_batch_norms`: the model is for inference only afterwards);
+    Evaluation mode on ``device``; BatchNorms folded into the convolutions before them and the
+    input normalisation into the ViT's patch embedding (:mod:`tracknet.infer.fold`: the model
+    is for inference only afterwards);
     the ViT's weights held in ``dtype`` (``None`` or fp32: as
     they are; the rest then runs under autocast); the attention kernel for the device
     (:func:`use_inference_attention`); 4-D (convolution) weights in channels-last memory.
@@ -162,6 +163,7 @@ def prepare_for_inference(
     model = model.to(device).eval()
     detail = getattr(model, "detail", None)  # its stems are computed from its first convolution
     fold_batch_norms(model, keep=[detail.first_conv] if detail is not None else [])
+    fold_input_normalisation(model)  # before the ViT's weights are cast
 
     cast_backbone_weights(model, dtype if dtype != torch.float32 else None)
     use_inference_attention(model, device, attention, dtype)

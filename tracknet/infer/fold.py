@@ -1,4 +1,7 @@
-"""Fold inference-time BatchNorm into the convolution before it.
+"""Fold inference-time affine maps into the convolution before or after them.
+
+:func:`fold_batch_norms`: BatchNorm into the convolution before it. :func:`fold_input_normalisation`:
+the input's mean/std normalisation into the ViT's patch embedding.
 
 In evaluation mode a ``BatchNorm2d`` is a fixed per-channel affine map, so a convolution followed
 by one is a single convolution with scaled weights and a bias: one pass over the feature map
@@ -70,3 +73,50 @@ def _foldable(conv: nn.Module, norm: nn.Module, kept: set[int]) -> bool:
         and norm.running_mean is not None
         and conv.weight.dtype == torch.float32
     )
+
+
+def fold_input_normalisation(model: nn.Module) -> bool:
+    """Fold the model's input normalisation into its ViT's patch embedding, in place.
+
+    :meth:`tracknet.models.TrackNet.encode` normalises frames in [0, 1] with the backbone's
+    mean and std (two passes over every frame at the input size) before the patch embedding, a
+    convolution whose kernel equals its stride (no padding): so ``conv((x - mean) / std)`` is
+    ``conv'(x)`` with the weights divided by std per input channel and the bias less the
+    weights' response to ``mean / std``. Exact up to float rounding; afterwards
+    ``model.normalise_input`` is False and ``encode`` hands the frames over as they are.
+
+    Returns:
+        Whether it folded (False: not a ViT model, already folded, or an embedding of another
+        shape).
+    """
+    if not getattr(model, "normalise_input", False):
+        return False
+    conv = _patch_embedding(getattr(model, "backbone", None))
+    if conv is None or conv.weight.dtype != torch.float32:
+        return False
+    mean = model.image_mean.flatten().to(conv.weight)  # type: ignore[union-attr, operator]
+    std = model.image_std.flatten().to(conv.weight)  # type: ignore[union-attr, operator]
+    with torch.no_grad():
+        shift = (conv.weight * (mean / std).view(1, 3, 1, 1)).sum(dim=(1, 2, 3))
+        conv.weight.div_(std.view(1, 3, 1, 1))
+        if conv.bias is None:
+            conv.bias = nn.Parameter(-shift)
+        else:
+            conv.bias.sub_(shift)
+    model.normalise_input = False
+    return True
+
+
+def _patch_embedding(backbone: nn.Module | None) -> nn.Conv2d | None:
+    """The ViT's patch embedding: its one convolution over the 3 colour channels whose kernel
+    is its stride, without padding; None when there is no such single convolution."""
+    embeddings = getattr(getattr(backbone, "model", None), "embeddings", None)
+    if not isinstance(embeddings, nn.Module):
+        return None
+    convs = [m for m in embeddings.modules() if isinstance(m, nn.Conv2d) and m.in_channels == 3]
+    if len(convs) != 1:
+        return None
+    conv = convs[0]
+    if conv.stride != conv.kernel_size or conv.padding not in ((0, 0), 0) or conv.groups != 1:
+        return None
+    return conv

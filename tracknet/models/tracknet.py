@@ -47,6 +47,10 @@ class TrackNet(nn.Module):
     heatmap_hw: tuple[int, int] | None
     image_mean: torch.Tensor  # buffers [1, 3, 1, 1]
     image_std: torch.Tensor
+    normalise_input: bool = True
+    """Whether :meth:`encode` normalises its frames; False once the normalisation is folded
+    into the backbone's patch embedding for inference
+    (:func:`tracknet.infer.fold.fold_input_normalisation`)."""
 
     def __init__(
         self,
@@ -88,7 +92,7 @@ class TrackNet(nn.Module):
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Backbone tokens of single frames: ``[N, 3, H, W]`` in [0, 1] -> ``[N, Hp, Wp, C]``."""
-        return self.backbone(self.normalize(images))
+        return self.backbone(self.normalize(images) if self.normalise_input else images)
 
     def decode_window(
         self,
