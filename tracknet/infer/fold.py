@@ -51,12 +51,18 @@ def fold_batch_norms(model: nn.Module, keep: Iterable[nn.Module] = ()) -> int:
         if isinstance(module, nn.Sequential):
             for i in range(len(module) - 1):
                 conv, norm = module[i], module[i + 1]
-                if _foldable(conv, norm, kept):
+                if (
+                    isinstance(conv, nn.Conv2d)
+                    and isinstance(norm, nn.BatchNorm2d)
+                    and _foldable(conv, norm, kept)
+                ):
                     module[i] = fuse_conv_bn_eval(conv, norm)
                     module[i + 1] = nn.Identity()
                     folded += 1
-        elif isinstance(module, ResidualDepthwiseBlock) and _foldable(
-            module.spatial, module.norm, kept
+        elif (
+            isinstance(module, ResidualDepthwiseBlock)
+            and isinstance(module.norm, nn.BatchNorm2d)
+            and _foldable(module.spatial, module.norm, kept)
         ):
             module.spatial = fuse_conv_bn_eval(module.spatial, module.norm)
             module.norm = nn.Identity()
@@ -64,11 +70,9 @@ def fold_batch_norms(model: nn.Module, keep: Iterable[nn.Module] = ()) -> int:
     return folded
 
 
-def _foldable(conv: nn.Module, norm: nn.Module, kept: set[int]) -> bool:
+def _foldable(conv: nn.Conv2d, norm: nn.BatchNorm2d, kept: set[int]) -> bool:
     return (
-        isinstance(conv, nn.Conv2d)
-        and isinstance(norm, nn.BatchNorm2d)
-        and id(conv) not in kept
+        id(conv) not in kept
         and norm.track_running_stats
         and norm.running_mean is not None
         and conv.weight.dtype == torch.float32
@@ -103,7 +107,7 @@ def fold_input_normalisation(model: nn.Module) -> bool:
             conv.bias = nn.Parameter(-shift)
         else:
             conv.bias.sub_(shift)
-    model.normalise_input = False
+    setattr(model, "normalise_input", False)  # noqa: B010 (an attribute of TrackNet, not Module)
     return True
 
 

@@ -215,7 +215,8 @@ def _predict_jobs(
             print(f"skipped {len(records)} input(s) whose outputs are complete (--skip-done)")
         jobs = todo
     if jobs:  # nothing to do: the model is not even loaded
-        _prefetch_background(*tracker_args, jobs[0][0])
+        checkpoint, overrides, backend = tracker_args
+        _prefetch_background(checkpoint, overrides, backend, jobs[0][0])
         tracker = _tracker(*tracker_args)
         for path, name in jobs:
             outputs = outputs_of(name)
