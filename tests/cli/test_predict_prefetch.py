@@ -1,6 +1,6 @@
-"""``tracknet predict`` starts making the first clip's background before it loads the model
-(issue #26: the random-access decoding overlaps the libraries' import), and the prediction takes
-that background instead of making it again; models without a background prefetch nothing."""
+"""``tracknet predict`` starts decoding the first clip (its first frames at model-input size, and
+its background for a model that takes one) before it loads the model (issue #26: the decoding
+overlaps the libraries' import), and the prediction takes what was decoded."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tracknet.predict import command
 
 
 @pytest.mark.parametrize("background", [True, False])
-def test_the_background_is_prefetched_before_the_model_loads(
+def test_the_clip_is_prefetched_before_the_model_loads(
     tmp_path, tiny_data, tiny_dinov3, monkeypatch, background
 ):
     flag = str(background).lower()
@@ -28,33 +28,33 @@ def test_the_background_is_prefetched_before_the_model_loads(
     events: list[str] = []
     taken: list[bool] = []
     real_prefetch, real_load, real_take = (
-        command.prefetch_background,
+        command.prefetch_clip,
         command.load_run,
         source._take_prefetched,
     )
 
-    def prefetch(path, codec):
-        events.append(f"prefetch {codec.input_size}")
-        return real_prefetch(path, codec)
+    def prefetch(path, codec, background):
+        events.append(f"prefetch {codec.input_size} background={background}")
+        return real_prefetch(path, codec, background)
 
     def load(*args, **kwargs):
         events.append("load")
         return real_load(*args, **kwargs)
 
     def take(*args):
-        frames = real_take(*args)
-        taken.append(frames is not None)
-        return frames
+        prefetch = real_take(*args)
+        taken.append(prefetch is not None and prefetch.frames is not None)
+        if prefetch is not None:
+            taken.append(prefetch.background is not None)
+        return prefetch
 
-    monkeypatch.setattr(command, "prefetch_background", prefetch)
+    monkeypatch.setattr(command, "prefetch_clip", prefetch)
     monkeypatch.setattr(command, "load_run", load)
     monkeypatch.setattr(source, "_take_prefetched", take)
     out = tmp_path / "out"
     args = ["predict", str(video), "--checkpoint", str(run), "--out", str(out), "--no-progress"]
     assert main(args) == 0
     assert (out / "clip_ball.csv").exists()
-    if background:
-        assert events == ["prefetch (64, 48)", "load"]  # the run's input size, before the model
-        assert taken == [True]
-    else:
-        assert events == ["load"] and taken == []
+    # the run's input size, before the model; the frames always, the background where used
+    assert events == [f"prefetch (64, 48) background={background}", "load"]
+    assert taken == [True, background]

@@ -190,50 +190,78 @@ def test_detail_stems_predict_as_the_frames_do(tiny_dinov3, combine, background)
             assert abs(a.x - b.x) < 1e-3 and abs(a.y - b.y) < 1e-3
 
 
-def test_a_prefetched_background_is_the_one_made_in_place(tiny_dinov3, tmp_path, monkeypatch):
-    """tracknet predict makes the first clip's background while the model loads
-    (tracknet.infer.source.prefetch_background): clip_background takes it (the same tensor it
-    would make), once, and only for the same file at the same geometry."""
+def _predictions(track):
+    return [
+        (bool(v), round(float(x), 4), round(float(y), 4))
+        for v, x, y in zip(track.visible, track.xy[:, 0], track.xy[:, 1], strict=True)
+    ]
+
+
+@pytest.mark.parametrize("letterbox", [False, True])
+def test_a_prefetched_clip_predicts_as_one_read_in_place(
+    tiny_dinov3, tmp_path, monkeypatch, letterbox
+):
+    """tracknet predict decodes the first clip's background and first frames while the model
+    loads (tracknet.infer.source.prefetch_clip): track_source takes them, once, and predicts
+    exactly what it predicts reading the clip itself; another geometry is not taken."""
     from tracknet.infer import source as source_module
 
+    extra = ["data.resize=letterbox"] if letterbox else []
     cfg = tiny_cfg(
-        tiny_dinov3, "model.frames=3", "model.detail.enabled=true", "model.detail.background=true"
+        tiny_dinov3,
+        "model.frames=3",
+        "model.detail.enabled=true",
+        "model.detail.background=true",
+        *extra,
     )
     model = build_model(cfg).eval()
+    size = (IN_W * 2, IN_H * 2 + (16 if letterbox else 0))  # letterbox: padding in the input
     video = write_spot_video(
-        tmp_path / "clip.mp4", [(10 + 5 * i, 12.0) for i in range(9)], size=(IN_W * 2, IN_H * 2)
+        tmp_path / "clip.mp4", [(10 + 5 * i, 12.0) for i in range(11)], size=size
     )
     codec = HeatmapCodec.from_config(cfg)
     predictor = Predictor(model, codec, PredictConfig(batch_size=4, device="cpu"))
+    expected = _predictions(track_source(predictor, FrameSource(video)))
     made = source_module.clip_background(predictor, FrameSource(video))
-    assert made is not None
 
-    decoded = []
-    real_frames_at = FrameSource.frames_at
+    seeks, reads = [], []
+    real_frames_at, real_iter = FrameSource.frames_at, FrameSource.__iter__
 
-    def counting(self, indices):
-        decoded.append(self.path)
+    def counting_frames_at(self, indices):
+        seeks.append(self.path)
         return real_frames_at(self, indices)
 
-    monkeypatch.setattr(FrameSource, "frames_at", counting)
-    assert source_module.prefetch_background(str(video), codec)
-    taken = source_module.clip_background(predictor, FrameSource(video))
-    assert taken is not None and torch.equal(taken, made)
-    assert len(decoded) == 1  # in the prefetch's thread only
-    assert source_module.clip_background(predictor, FrameSource(video)) is not None
-    assert len(decoded) == 2  # taken once: the next call makes its own
+    def counting_iter(self):
+        reads.append(self.path)
+        return real_iter(self)
+
+    monkeypatch.setattr(FrameSource, "frames_at", counting_frames_at)
+    monkeypatch.setattr(FrameSource, "__iter__", counting_iter)
+    assert source_module.prefetch_clip(str(video), codec, background=True)
+    prefetch = source_module._take_prefetched(predictor, FrameSource(video), size)
+    assert prefetch is not None and (prefetch.frames is None) is letterbox  # no padded inputs
+    assert torch.equal(
+        source_module.clip_background(predictor, FrameSource(video), None, prefetch), made
+    )
+    assert source_module.prefetch_clip(video, codec, background=True)
+    assert _predictions(track_source(predictor, FrameSource(video))) == expected
+    assert len(seeks) == 2  # in the prefetches' threads only
+    # letterbox: read in place once; else twice in the prefetches' threads, not in place
+    assert len(reads) == (1 if letterbox else 2)
+    track_source(predictor, FrameSource(video))  # taken once: the next one reads in place
+    assert len(seeks) == 3 and len(reads) == (2 if letterbox else 3)
 
     # another input size: not the frames this model needs, so made again in place
     other = HeatmapCodec.from_config(tiny_cfg(tiny_dinov3, "model.input_size=[32,16]"))
-    assert source_module.prefetch_background(video, other)
-    assert torch.equal(source_module.clip_background(predictor, FrameSource(video)), made)
-    assert len(decoded) == 4
+    assert source_module.prefetch_clip(video, other, background=True)
+    assert _predictions(track_source(predictor, FrameSource(video))) == expected
+    assert not source_module._prefetched  # the other geometry's prefetch is dropped too
     # a folder or a missing file: nothing to prefetch
-    assert not source_module.prefetch_background(tmp_path, codec)
-    assert not source_module.prefetch_background(tmp_path / "missing.mp4", codec)
+    assert not source_module.prefetch_clip(tmp_path, codec, background=True)
+    assert not source_module.prefetch_clip(tmp_path / "missing.mp4", codec, background=True)
 
 
-def test_a_failed_prefetch_is_made_again_in_place(tiny_dinov3, tmp_path, monkeypatch):
+def test_a_failed_background_prefetch_is_made_again_in_place(tiny_dinov3, tmp_path, monkeypatch):
     from tracknet.infer import source as source_module
 
     cfg = tiny_cfg(
@@ -249,8 +277,10 @@ def test_a_failed_prefetch_is_made_again_in_place(tiny_dinov3, tmp_path, monkeyp
 
     with monkeypatch.context() as patch:
         patch.setattr(source_module, "background_frame", broken)
-        assert source_module.prefetch_background(video, codec)
-        while any(not f.done() for f in source_module._prefetched.values()):
-            pass
-    assert torch.equal(source_module.clip_background(predictor, FrameSource(video)), expected)
-    assert not source_module._prefetched
+        assert source_module.prefetch_clip(video, codec, background=True, frames=0)
+        prefetch = source_module._take_prefetched(predictor, FrameSource(video), (IN_W, IN_H))
+        assert prefetch is not None and prefetch.frames is None
+        with pytest.raises(RuntimeError):
+            prefetch.background.result()
+    got = source_module.clip_background(predictor, FrameSource(video), None, prefetch)
+    assert torch.equal(got, expected)

@@ -323,10 +323,14 @@ class WindowScheduler:
                 self._last_good = img
             arrays.append(img if img is not None else self._last_good)
         if any(a is None for a in arrays):  # undecodable frames before any good one
-            shape = next((a.shape for a in arrays if a is not None), None)
-            if shape is None:
-                shape = (self.frame_size[1], self.frame_size[0], 3)
-            arrays = [a if a is not None else np.zeros(shape, np.uint8) for a in arrays]
+            good = next((a for a in arrays if a is not None), None)
+            if good is None:
+                filler = np.zeros((self.frame_size[1], self.frame_size[0], 3), np.uint8)
+            elif isinstance(good, torch.Tensor):  # model inputs decoded ahead (uint8 [3, H, W])
+                filler = torch.zeros_like(good)
+            else:
+                filler = np.zeros(good.shape, np.uint8)
+            arrays = [a if a is not None else filler for a in arrays]
         images = self.predictor._prepare(arrays, self.frame_size)
         tokens = self.predictor._encode(images)  # [n, Hp, Wp, C], once per frame
         if self.stems:  # what the detail path needs of each frame, once per frame

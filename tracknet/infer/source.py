@@ -14,12 +14,16 @@ bytes.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from tracknet.data.background import background_indices
@@ -32,8 +36,20 @@ from tracknet.track.result import Track
 
 log = logging.getLogger("tracknet.predict")
 
+PREFETCH_FRAMES = 512
+"""How many frames (at model-input size, about 0.4 MB each at 512x288) :func:`prefetch_clip`
+decodes ahead of the model; the stream then stays that far ahead."""
+
 _Key = tuple[Path, tuple[int, int], tuple[int, int], str]  # file, frame size, input size, resize
-_prefetched: dict[_Key, Future[list[torch.Tensor]]] = {}
+
+
+@dataclass
+class _Prefetch:
+    background: Future[list[torch.Tensor]] | None
+    frames: Iterator[tuple[int, torch.Tensor | None]] | None
+
+
+_prefetched: dict[_Key, _Prefetch] = {}
 _prefetched_lock = threading.Lock()
 
 
@@ -42,17 +58,21 @@ def _prefetch_key(path: Path, frame_size: tuple[int, int], codec: HeatmapCodec) 
     return (path.resolve(), (int(w), int(h)), codec.input_size, codec.resize)
 
 
-def prefetch_background(path: str | Path, codec: HeatmapCodec) -> bool:
-    """Start making a video's background frames (:func:`clip_background`) in a thread.
+def prefetch_clip(
+    path: str | Path, codec: HeatmapCodec, background: bool, frames: int = PREFETCH_FRAMES
+) -> bool:
+    """Start making a video's background (:func:`clip_background`) and decoding its first
+    ``frames`` frames at model-input size, each in a thread.
 
-    ``tracknet predict`` calls it before it loads the model, so the random-access decoding of
-    the frames spread over the clip (about a second for a 720p H.264 clip) runs while the
-    model's libraries are imported (Python work that leaves the decoder's C code the other
-    core). The next :func:`clip_background` of the same file at the same size and ``codec``
-    geometry takes the frames instead of making them again: the same frames, resized the same
-    way (:func:`~tracknet.infer.predictor.background_frame`). Video files only (an image
-    folder's frames are decoded at a size that depends on the model). Returns whether it
-    started.
+    ``tracknet predict`` calls it before it loads the model: importing the model's libraries
+    and building it take a few seconds of Python on one core, which leaves the other to the
+    decoder's C code and the resizing. The next :func:`track_source` of the same file, frame
+    size and ``codec`` geometry takes what was made: the same background and the same model
+    inputs it would make itself (:func:`~tracknet.infer.predictor.background_frame`; the
+    frames are read ahead ``frames`` deep from then on). Video files only (an image folder's
+    frames are decoded at a size that depends on the model); frames only where the picture
+    fills the model input (no letterbox padding). A prefetch nobody took is dropped by the
+    next. Returns whether anything started.
     """
     if not Path(path).is_file():
         return False
@@ -60,38 +80,64 @@ def prefetch_background(path: str | Path, codec: HeatmapCodec) -> bool:
         source = FrameSource(path)
     except DataError:
         return False  # the prediction itself reports it
-    future: Future[list[torch.Tensor]] = Future()
+    future: Future[list[torch.Tensor]] | None = None
+    if background:
+        future = Future()
+        threading.Thread(
+            target=_make_background,
+            args=(source, codec, future),
+            name="tracknet-background",
+            daemon=True,
+        ).start()
+    stream = None
+    if frames > 0 and codec.scaled_size(source.size)[0] == codec.input_size:
 
-    def make() -> None:
-        try:
-            indices = background_indices(source.count)
-            frames = [background_frame(codec, f, source.size) for f in source.frames_at(indices)]
-            future.set_result(frames)
-        except BaseException as exc:  # handed over to whoever takes the frames
-            future.set_exception(exc)
+        def resized() -> Iterator[tuple[int, torch.Tensor | None]]:
+            for i, frame in FrameSource(source.path):  # its own decoder (the background seeks)
+                yield i, None if frame is None else background_frame(codec, frame, source.size)
 
-    with _prefetched_lock:  # one at a time: a prefetch nobody took is dropped
+        stream = read_ahead(resized(), depth=frames)
+        with contextlib.suppress(StopIteration):  # start its thread now (a generator waits)
+            stream = itertools.chain([next(stream)], stream)
+    if future is None and stream is None:
+        return False
+    with _prefetched_lock:  # one at a time
         _prefetched.clear()
-        _prefetched[_prefetch_key(source.path, source.size, codec)] = future
-    threading.Thread(target=make, name="tracknet-background", daemon=True).start()
+        _prefetched[_prefetch_key(source.path, source.size, codec)] = _Prefetch(future, stream)
     return True
+
+
+def _make_background(
+    source: FrameSource, codec: HeatmapCodec, future: Future[list[torch.Tensor]]
+) -> None:
+    try:
+        indices = background_indices(source.count)
+        future.set_result(
+            [background_frame(codec, f, source.size) for f in source.frames_at(indices)]
+        )
+    except BaseException as exc:  # handed over to whoever takes the frames
+        future.set_exception(exc)
 
 
 def _take_prefetched(
     predictor: Predictor, source: FrameSource, frame_size: tuple[int, int]
-) -> list[torch.Tensor] | None:
-    """The frames :func:`prefetch_background` made for ``source`` (taken once), or None."""
+) -> _Prefetch | None:
+    """What :func:`prefetch_clip` started for ``source`` at this geometry (taken once), or None."""
     if source.images is not None:
         return None
     key = _prefetch_key(source.path, frame_size, predictor.codec)
     with _prefetched_lock:
-        future = _prefetched.pop(key, None)
+        found = _prefetched.pop(key, None)
         for stale in [k for k in _prefetched if k[0] == key[0]]:  # this file at another geometry
             del _prefetched[stale]
-    if future is None:
+    return found
+
+
+def _prefetched_background(prefetch: _Prefetch | None, source: FrameSource) -> list | None:
+    if prefetch is None or prefetch.background is None:
         return None
     try:
-        return future.result()
+        return prefetch.background.result()
     except Exception as exc:  # made again by the caller, where errors are handled
         log.debug("%s: the prefetched background failed (%s); making it again", source.path, exc)
         return None
@@ -107,7 +153,10 @@ def open_source(predictor: Predictor, path: str | Path | list[Path]) -> FrameSou
 
 
 def clip_background(
-    predictor: Predictor, source: FrameSource, frame_size: tuple[int, int] | None = None
+    predictor: Predictor,
+    source: FrameSource,
+    frame_size: tuple[int, int] | None = None,
+    prefetch: _Prefetch | None = None,
 ) -> torch.Tensor | None:
     """The background of ``source`` for a model with ``model.detail.background`` (the median of
     frames spread over it, :meth:`Predictor.make_background`); None for other models, or with a
@@ -116,7 +165,7 @@ def clip_background(
     if not predictor.uses_background:
         return None
     size = frame_size or source.size
-    resized = _take_prefetched(predictor, source, size)
+    resized = _prefetched_background(prefetch, source)
     if resized is not None:
         background = predictor.background_of(resized)
     else:
@@ -151,8 +200,13 @@ def track_source(
     """
     builder = TrackBuilder(predictor.cfg)
     size = frame_size or source.size
-    background = clip_background(predictor, source, size)
-    stream = read_ahead(source, depth=2 * predictor.batch_size + predictor.frames)
+    prefetch = _take_prefetched(predictor, source, size)
+    background = clip_background(predictor, source, size, prefetch)
+    stream: Iterable[tuple[int, np.ndarray | torch.Tensor | None]]
+    if prefetch is not None and prefetch.frames is not None:
+        stream = prefetch.frames  # the model inputs of the frames, decoded ahead
+    else:
+        stream = read_ahead(source, depth=2 * predictor.batch_size + predictor.frames)
     for pred in predictor.run(stream, size, on_frame=on_frame, background=background):
         builder.add(pred)
     return builder.finish(fps=source.fps, frame_height=size[1], events=events)

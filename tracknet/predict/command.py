@@ -30,7 +30,7 @@ from tracknet.errors import UserError
 from tracknet.infer.export import onnx_for_run
 from tracknet.infer.loading import follow_input_size, load_run, resolve_checkpoint
 from tracknet.infer.onnx_backend import OnnxModel
-from tracknet.infer.source import prefetch_background
+from tracknet.infer.source import prefetch_clip
 from tracknet.io.events import events_csv_name
 from tracknet.io.live import is_live
 from tracknet.predict.api import Tracker
@@ -79,10 +79,11 @@ def _tracker(checkpoint: str | Path, overrides: list[str], backend: str) -> Trac
     return Tracker(model, cfg)
 
 
-def _prefetch_background(checkpoint: str | Path, overrides: list[str], backend: str, path) -> None:
-    """Start making the first input's background while the model loads, when the run's model
-    takes one (:func:`tracknet.infer.source.prefetch_background`; its configuration read
-    without the model)."""
+def _prefetch_clip(checkpoint: str | Path, overrides: list[str], backend: str, path) -> None:
+    """Start decoding the first input (its first frames at model-input size, and its
+    background for a model that takes one) while the model loads
+    (:func:`tracknet.infer.source.prefetch_clip`; the run's configuration read without the
+    model)."""
     if backend != "torch" or not isinstance(path, str | Path):
         return
     try:
@@ -92,8 +93,8 @@ def _prefetch_background(checkpoint: str | Path, overrides: list[str], backend: 
     except Exception:  # loading the model reports it properly
         return
     detail = cfg.model.detail
-    if cfg.model.type == "vit" and detail.enabled and detail.background:
-        prefetch_background(path, HeatmapCodec.from_config(cfg))
+    background = cfg.model.type == "vit" and detail.enabled and detail.background
+    prefetch_clip(path, HeatmapCodec.from_config(cfg), background=background)
 
 
 def run_predict(
@@ -216,7 +217,7 @@ def _predict_jobs(
         jobs = todo
     if jobs:  # nothing to do: the model is not even loaded
         checkpoint, overrides, backend = tracker_args
-        _prefetch_background(checkpoint, overrides, backend, jobs[0][0])
+        _prefetch_clip(checkpoint, overrides, backend, jobs[0][0])
         tracker = _tracker(*tracker_args)
         for path, name in jobs:
             outputs = outputs_of(name)
