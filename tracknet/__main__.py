@@ -1,7 +1,5 @@
 """``python -m tracknet``: the same command line as the ``tracknet`` script."""
 
-import sys
+from tracknet.cli import entry
 
-from tracknet.cli import main
-
-sys.exit(main())
+entry()
