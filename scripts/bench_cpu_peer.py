@@ -183,7 +183,8 @@ def parse_variant(spec: str) -> tuple[str | None, str, list[str]]:
 
 
 def build_systems(args: argparse.Namespace, video: Path, out: Path) -> list[System]:
-    variants = [parse_variant(v) for v in args.variant] or [(None, "fp32", [])]
+    # no variant: the checkpoint as its config.yaml runs it (a bundled model's precision included)
+    variants = [parse_variant(v) for v in args.variant] or [(None, "its settings", [])]
     if args.half:
         variants.append((None, "--half", ["--half"]))
     tracknet = shlex.split(args.tracknet) if args.tracknet else [sys.executable, "-m", "tracknet"]
@@ -339,7 +340,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=[],
         metavar="[LABEL:]NAME=ARGS",
         help="extra `tracknet predict` arguments timed as their own row (repeatable; given, "
-        "they replace the plain fp32 row), e.g. 'onnx=--backend onnx'; with LABEL: for that "
+        "they replace the plain row of the checkpoint's own settings), e.g. 'onnx=--backend onnx'; with LABEL: for that "
         "checkpoint only, e.g. 'badminton:384x224=model.input_size=[384,224]'",
     )
     p.add_argument("--repeats", type=int, default=3, help="paired runs (default 3)")

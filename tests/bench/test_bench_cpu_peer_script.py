@@ -82,7 +82,7 @@ def test_tiny_run_and_fake_peer(bench, peer, clip, tmp_path, tiny_dinov3, capsys
 
     result = json.loads((out / "bench_cpu_peer.json").read_text())
     names = [row["name"] for row in result["systems"]]
-    assert names == ["tracknet tiny, fp32", f"peer {PEER_MODEL.split('/')[1]}"]
+    assert names == ["tracknet tiny, its settings", f"peer {PEER_MODEL.split('/')[1]}"]
     assert result["clip"]["frames"] == FRAMES and result["repeats"] == 1
     for row in result["systems"]:
         assert len(row["seconds"]) == 1 and row["seconds"][0] > 0
@@ -94,7 +94,7 @@ def test_tiny_run_and_fake_peer(bench, peer, clip, tmp_path, tiny_dinov3, capsys
 
     table = (out / "bench_cpu_peer.md").read_text()
     assert table == result["table"] and table in capsys.readouterr().out
-    assert "| tracknet tiny, fp32 |" in table and "| peer VballNetV1_seq9" in table
+    assert "| tracknet tiny, its settings |" in table and "| peer VballNetV1_seq9" in table
     assert "- CPU: " in table and "torch " in table and "wrote" not in table
 
 
@@ -110,9 +110,9 @@ def test_paired_alternating_repeats(bench, peer, clip, tmp_path):
     names = [row["name"] for row in result["systems"]]
     peer_name = names[-1]
     assert names[:-1] == [
-        "tracknet runA, fp32",
+        "tracknet runA, its settings",
         "tracknet runA, --half",
-        "tracknet B, fp32",
+        "tracknet B, its settings",
         "tracknet B, --half",
     ]
     runs = result["runs"]
@@ -153,7 +153,7 @@ def test_a_variant_can_be_limited_to_one_checkpoint(bench, peer, clip, tmp_path)
     assert bench.main([*args, "--repeats", "1", "--out", str(out)]) == 0
     result = json.loads((out / "bench_cpu_peer.json").read_text())
     names = [row["name"] for row in result["systems"]][:-1]
-    assert names == ["tracknet A, fp32", "tracknet A, small", "tracknet B, fp32"]
+    assert names == ["tracknet A, its settings", "tracknet A, small", "tracknet B, its settings"]
     assert result["systems"][1]["command"].endswith("'model.input_size=[384,224]'")  # quoted
     with pytest.raises(SystemExit, match="no --checkpoint is labelled"):
         bench.main([*args, "--variant", "C:x=--half", "--repeats", "1", "--out", str(out)])
