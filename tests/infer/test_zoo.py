@@ -155,16 +155,32 @@ def test_the_labelling_tool_suggests_with_a_bundled_model_by_name(zoo_root, tmp_
 
 
 # ----------------------------------------------------------------------------- the shipped model
-def test_the_shipped_badminton_model_runs_by_name_on_a_synthetic_clip(tmp_path):
-    """What a user gets from a fresh clone: ``--checkpoint badminton`` with nothing trained."""
+@pytest.mark.parametrize("name", ["badminton", "badminton-fast"])
+def test_the_shipped_badminton_models_run_by_name_on_a_synthetic_clip(tmp_path, name):
+    """What a user gets from a fresh clone: ``--checkpoint badminton`` (and the fast one) with
+    nothing trained."""
     shipped = zoo.bundled_models()
-    assert "badminton" in shipped, shipped
-    card = shipped["badminton"].card
+    assert name in shipped, shipped
+    card = shipped[name].card
     assert card["sport"] == "badminton" and 0 < card["figures"]["held_out"]["accuracy"] <= 1
-    assert shipped["badminton"].size_bytes < 8e6  # small enough to live in the repository
+    assert shipped[name].size_bytes < 8e6  # small enough to live in the repository
     positions = [(200 + 20 * i, 300 - 8 * i) for i in range(12)]
     video = write_spot_video(tmp_path / "rally.mp4", positions, size=(320, 180))
-    code = main(["predict", str(video), "--checkpoint", "badminton", "--out", str(tmp_path)])
+    code = main(["predict", str(video), "--checkpoint", name, "--out", str(tmp_path)])
     assert code == 0
     rows = (tmp_path / "rally_ball.csv").read_text().splitlines()
     assert len(rows) == 1 + len(positions)
+
+
+def test_the_fast_model_runs_without_its_batch_norms():
+    """badminton-fast is built for the CPU: every BatchNorm but the one after the detail path's
+    first convolution (its stems) folds away when it is set up for inference."""
+    from tracknet.infer.device import prepare_for_inference
+    from tracknet.infer.loading import load_run
+
+    model, _ = load_run("badminton-fast")
+    norms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert norms > 5
+    prepare_for_inference(model, torch.device("cpu"))
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 1
+    assert not model.normalise_input  # folded into the patch embedding

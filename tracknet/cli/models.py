@@ -45,11 +45,12 @@ def run(args: argparse.Namespace) -> int:
             if key not in ("name", "summary"):
                 print(f"  {key}: {json.dumps(value) if isinstance(value, dict | list) else value}")
         return 0
-    print(f"{'name':<12} {'sport':<10} {'held-out acc':>12} {'F1':>6} {'MB':>5}  summary")
+    width = max([12, *(len(name) for name in models)])
+    print(f"{'name':<{width}} {'sport':<10} {'held-out acc':>12} {'F1':>6} {'MB':>5}  summary")
     for model in models.values():
         figures = model.card.get("figures", {}).get("held_out", {})
         print(
-            f"{model.name:<12} {model.card.get('sport', '-'):<10} "
+            f"{model.name:<{width}} {model.card.get('sport', '-'):<10} "
             f"{_figure(figures, 'accuracy'):>12} {_figure(figures, 'f1'):>6} "
             f"{model.size_bytes / 1e6:>5.1f}  {model.summary}"
         )
