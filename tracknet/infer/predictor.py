@@ -219,7 +219,7 @@ class Predictor:
     @torch.inference_mode()
     def run(
         self,
-        frames: Iterable[tuple[int, np.ndarray | None]],
+        frames: Iterable[tuple[int, np.ndarray | torch.Tensor | None]],
         frame_size: tuple[int, int],
         on_frame: Callable[[int], None] | None = None,
         background: torch.Tensor | None = None,
@@ -229,6 +229,8 @@ class Predictor:
         Args:
             frames: ``(index, rgb uint8 [H, W, 3] or None)`` in order; ``None`` marks a frame
                 that could not be decoded (it gets a not-visible prediction with ``ok=False``).
+                A frame may also be a ``uint8 [3, Hin, Win]`` tensor already at model-input
+                size (:func:`background_frame`; frames decoded ahead).
             frame_size: ``(W, H)`` of the original frames (the frames may be a reduced-scale
                 decoding of them).
             on_frame: called with the number of frames read so far (for progress bars).
@@ -292,15 +294,15 @@ class WindowScheduler:
         self._tokens: torch.Tensor | None = None  # [m, ...]
         self._row0 = 0  # stream position of the first row (negative: the first frame repeated)
         self._end_padded = False
-        self._pending: list[tuple[int, np.ndarray | None]] = []  # read, not encoded yet
-        self._last_good: np.ndarray | None = None  # stands in for an undecodable frame
+        self._pending: list[tuple[int, np.ndarray | torch.Tensor | None]] = []  # not encoded yet
+        self._last_good: np.ndarray | torch.Tensor | None = None  # for an undecodable frame
         self.read = 0  # frames read
         self.emitted = 0  # position of the next frame to predict
         self.next_window = 0  # centre position of the next window to decode
         # combine: position -> [sum of weighted probabilities, sum of weights, index, ok]
         self._sums: dict[int, list] = {}
 
-    def add(self, index: int, image: np.ndarray | None) -> bool:
+    def add(self, index: int, image: np.ndarray | torch.Tensor | None) -> bool:
         """Take the next frame (``None``: undecodable); True when a batch waits to be encoded."""
         self._pending.append((index, image))
         self.read += 1
