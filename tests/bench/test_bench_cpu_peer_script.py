@@ -153,7 +153,7 @@ def test_a_variant_can_be_limited_to_one_checkpoint(bench, peer, clip, tmp_path)
     assert bench.main([*args, "--repeats", "1", "--out", str(out)]) == 0
     result = json.loads((out / "bench_cpu_peer.json").read_text())
     names = [row["name"] for row in result["systems"]][:-1]
-    assert names == ["tracknet A, its settings", "tracknet A, small", "tracknet B, its settings"]
+    assert names == ["tracknet A, fp32", "tracknet A, small", "tracknet B, fp32"]
     assert result["systems"][1]["command"].endswith("'model.input_size=[384,224]'")  # quoted
     with pytest.raises(SystemExit, match="no --checkpoint is labelled"):
         bench.main([*args, "--variant", "C:x=--half", "--repeats", "1", "--out", str(out)])
