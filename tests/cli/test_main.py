@@ -107,7 +107,7 @@ def test_top_level_help_does_not_load_torch():
 
 def test_console_script_is_the_same_entry_point():
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "tracknet"]
-    assert script.value == "tracknet.cli:main"
+    assert script.value == "tracknet.cli:entry"  # main, then a quick exit (cli.exit_now)
     installed = Path(sys.executable).parent / "tracknet"
     if not installed.is_file():
         pytest.skip(f"no tracknet console script beside {sys.executable} (not pip-installed)")

@@ -123,8 +123,8 @@ def _take_prefetched(
     predictor: Predictor, source: FrameSource, frame_size: tuple[int, int]
 ) -> _Prefetch | None:
     """What :func:`prefetch_clip` started for ``source`` at this geometry (taken once), or None."""
-    if source.images is not None:
-        return None
+    if not isinstance(source, FrameSource) or source.images is not None:
+        return None  # (a benchmark's frames in memory; an image folder)
     key = _prefetch_key(source.path, frame_size, predictor.codec)
     with _prefetched_lock:
         found = _prefetched.pop(key, None)
