@@ -35,6 +35,17 @@ def tiny_cfg(backbone: str, *extra: str):
     )
 
 
+def background_cfg(backbone: str, *extra: str):
+    """A 3-frame model whose detail path takes the clip's background."""
+    return tiny_cfg(
+        backbone,
+        "model.frames=3",
+        "model.detail.enabled=true",
+        "model.detail.background=true",
+        *extra,
+    )
+
+
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_streaming_runs_the_backbone_once_per_frame(tiny_dinov3, batch_size):
     cfg = tiny_cfg(tiny_dinov3, "model.frames=3", "model.detail.enabled=true")
@@ -91,12 +102,7 @@ def test_streaming_runs_the_backbone_once_per_frame(tiny_dinov3, batch_size):
 def test_the_clip_background_reaches_every_window(tiny_dinov3, tmp_path):
     """model.detail.background: the stream's windows are decoded with the clip's median frame
     (made as in training), equal to the model run on each window with that background."""
-    cfg = tiny_cfg(
-        tiny_dinov3,
-        "model.frames=3",
-        "model.detail.enabled=true",
-        "model.detail.background=true",
-    )
+    cfg = background_cfg(tiny_dinov3)
     model = build_model(cfg).eval()
     n = 9
     video = write_spot_video(
@@ -207,13 +213,7 @@ def test_a_prefetched_clip_predicts_as_one_read_in_place(
     from tracknet.infer import source as source_module
 
     extra = ["data.resize=letterbox"] if letterbox else []
-    cfg = tiny_cfg(
-        tiny_dinov3,
-        "model.frames=3",
-        "model.detail.enabled=true",
-        "model.detail.background=true",
-        *extra,
-    )
+    cfg = background_cfg(tiny_dinov3, *extra)
     model = build_model(cfg).eval()
     size = (IN_W * 2, IN_H * 2 + (16 if letterbox else 0))  # letterbox: padding in the input
     video = write_spot_video(
@@ -264,9 +264,7 @@ def test_a_prefetched_clip_predicts_as_one_read_in_place(
 def test_a_failed_background_prefetch_is_made_again_in_place(tiny_dinov3, tmp_path, monkeypatch):
     from tracknet.infer import source as source_module
 
-    cfg = tiny_cfg(
-        tiny_dinov3, "model.frames=3", "model.detail.enabled=true", "model.detail.background=true"
-    )
+    cfg = background_cfg(tiny_dinov3)
     video = write_spot_video(tmp_path / "clip.mp4", [(10.0, 12.0)] * 5, size=(IN_W, IN_H))
     codec = HeatmapCodec.from_config(cfg)
     predictor = Predictor(build_model(cfg).eval(), codec, PredictConfig(device="cpu"))
