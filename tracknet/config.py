@@ -260,6 +260,20 @@ class StaticConfig:
 
 
 @dataclass
+class ExitConfig:
+    """The ball out through the top of the picture (``predict.exits``,
+    :mod:`tracknet.track.exits`): after the track rises to within ``edge_px`` of the top edge and
+    is lost, every frame is no ball (detections dropped, nothing filled) until a detection within
+    ``entry_px`` of the top edge or ``max_frames`` frames. Pixels for 720-pixel-high frames,
+    scaled to the video; offline (live streams are tracked without it)."""
+
+    enabled: bool = False
+    edge_px: float = 30.0
+    entry_px: float = 60.0
+    max_frames: int = 90
+
+
+@dataclass
 class PredictConfig:
     batch_size: int = 8
     device: str = "auto"
@@ -291,6 +305,7 @@ class PredictConfig:
     live: LiveConfig = field(default_factory=LiveConfig)
     trajectory: TrajectoryConfig = field(default_factory=TrajectoryConfig)
     static: StaticConfig = field(default_factory=StaticConfig)
+    exits: ExitConfig = field(default_factory=ExitConfig)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tracknet.config import PredictConfig
+from tracknet.track.exits import TopExitGate
 from tracknet.track.result import Track, TrackPoint
 from tracknet.track.smoothing import smooth_track
 from tracknet.track.static import mask_hotspots, static_hotspots
@@ -131,27 +132,44 @@ class TrackBuilder:
         )
         return point
 
-    def _without_static(
+    def _retrack(
         self, visible: np.ndarray, xy: np.ndarray, score: np.ndarray, frame_height: float | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Track the video again without the candidates at its static hotspots
-        (``predict.static``); unchanged when it has none."""
-        cfg = self.cfg.static
-        radius = cfg.radius_px * (frame_height or 720.0) / 720.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Track the video again, offline: without the candidates at its static hotspots
+        (``predict.static``) and, with ``predict.exits``, without those that cannot be the ball
+        while it is out through the top of the picture. Returns ``visible, xy, score`` and
+        ``bool [N]``, the frames where the ball is out; unchanged when neither applies."""
+        out = np.zeros(len(visible), dtype=bool)
+        height = frame_height or 720.0
         candidates = self._cols.view("candidates")
-        hotspots = static_hotspots(candidates, radius, cfg.min_share)
-        if len(hotspots) == 0:
-            return visible, xy, score
-        masked = mask_hotspots(candidates, hotspots, radius)
+        masked = None
+        if self.cfg.static.enabled:
+            radius = self.cfg.static.radius_px * height / 720.0
+            hotspots = static_hotspots(candidates, radius, self.cfg.static.min_share)
+            if len(hotspots):
+                masked = mask_hotspots(candidates, hotspots, radius)
+        e = self.cfg.exits
+        gate = TopExitGate(height, e.edge_px, e.entry_px, e.max_frames) if e.enabled else None
+        if masked is None and gate is None:
+            return visible, xy, score, out
+        if masked is None:
+            masked = np.asarray(candidates, dtype=np.float64)
         ok = self._cols.view("ok")
         tracker = OnlineTracker(gate_px=self.cfg.gate_px)
         for i in range(len(masked)):  # a frame that failed was stored with no candidates
-            v, pos, s = tracker.update(masked[i, :, :2], masked[i, :, 2])
+            cand = masked[i]
+            if gate is not None:
+                cand, out[i] = gate.filter(i, cand)
+                if out[i] and (i == 0 or not out[i - 1]):
+                    tracker.reset()  # the ball left: its motion says nothing of its return
+            v, pos, s = tracker.update(cand[:, :2], cand[:, 2])
             visible[i] = bool(v) and ok[i]
             xy[i] = np.nan_to_num(np.asarray(pos, dtype=np.float64)) if visible[i] else 0.0
             if visible[i]:
                 score[i] = s
-        return visible, xy, score
+            if gate is not None:
+                gate.observe(i, visible[i], xy[i, 1])
+        return visible, xy, score, out
 
     def finish(
         self, fps: float = 30.0, frame_height: float | None = None, events: bool = False
@@ -170,8 +188,9 @@ class TrackBuilder:
         """
         col = self._cols.view
         visible, xy, score = col("visible").copy(), col("xy").copy(), col("score").copy()
-        if self.cfg.static.enabled and self.tracker is not None and len(visible):
-            visible, xy, score = self._without_static(visible, xy, score, frame_height)
+        out = np.zeros(len(visible), dtype=bool)  # the ball out through the top (exits)
+        if self.tracker is not None and len(visible):
+            visible, xy, score, out = self._retrack(visible, xy, score, frame_height)
         trajectory = None
         stage = self.cfg.trajectory
         if not self.cfg.track:  # raw detections stay raw
@@ -183,6 +202,8 @@ class TrackBuilder:
         interpolated = np.zeros(len(visible), dtype=bool)
         if self.cfg.smooth:
             visible, xy, interpolated = smooth_track(visible, xy, max_gap=self.cfg.max_gap)
+        visible = np.asarray(visible, dtype=bool) & ~out  # out of the picture: never filled
+        interpolated = np.asarray(interpolated, dtype=bool) & visible
         xy = np.where(visible[:, None], np.nan_to_num(xy), 0.0)
         raw_visible = col("raw_visible").copy()
         return Track(
