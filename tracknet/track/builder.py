@@ -176,10 +176,12 @@ class TrackBuilder:
     ) -> Track:
         """The video's track; positions 0 where not visible.
 
-        The trajectory stage (``cfg.trajectory``, :mod:`tracknet.track.trajectory_stage`) runs
-        first when enabled, filling, or asked for by ``events``, then smoothing (``cfg.smooth``). It
-        runs on the tracker's gated output: without the tracker (``cfg.track`` false: raw
-        detections) it changes no position.
+        With ``cfg.static`` or ``cfg.exits`` the video is first tracked again, offline
+        (:meth:`_retrack`). The trajectory stage (``cfg.trajectory``,
+        :mod:`tracknet.track.trajectory_stage`) runs next when enabled, filling, or asked for by
+        ``events``, then smoothing (``cfg.smooth``); neither fills a frame where the ball is out
+        through the top. The stage runs on the tracker's gated output: without the tracker
+        (``cfg.track`` false: raw detections) it changes no position.
 
         Args:
             fps: the video's frame rate (the stage's settings and speeds).
