@@ -9,8 +9,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from tests.track.helpers import track_candidates
 from tracknet.config import ExitConfig, PredictConfig, TrajectoryConfig
-from tracknet.track.builder import FramePrediction, TrackBuilder
 from tracknet.track.exits import TopExitGate
 
 HEAD = (640.0, 420.0)  # what the detector finds while the shuttle is out
@@ -35,17 +35,11 @@ def _track(rows, exits: ExitConfig, height: float = 720.0, fill: str = "none"):
     cfg = dataclasses.replace(
         PredictConfig(), exits=exits, trajectory=dataclasses.replace(TrajectoryConfig(), fill=fill)
     )
-    builder = TrackBuilder(cfg)
-    for i, (det, _) in enumerate(rows):
-        if det is None:
-            c = np.zeros((5, 3))
-        else:
-            c = np.array([(*det, 0.8)] + [(0.0, 0.0, 0.0)] * 4)
-        best = c[0]
-        builder.add(
-            FramePrediction(i, True, det is not None, best[0], best[1], best[2], c[:, :2], c[:, 2])
-        )
-    return builder.finish(frame_height=height)
+    empty = np.zeros((5, 3))
+    frames = [
+        empty if d is None else np.array([(*d, 0.8)] + [(0.0, 0.0, 0.0)] * 4) for d, _ in rows
+    ]
+    return track_candidates(frames, cfg, height)
 
 
 def test_the_detections_while_the_shuttle_is_out_are_dropped():

@@ -8,8 +8,8 @@ import dataclasses
 
 import numpy as np
 
+from tests.track.helpers import track_candidates
 from tracknet.config import PredictConfig, StaticConfig
-from tracknet.track.builder import FramePrediction, TrackBuilder
 from tracknet.track.static import mask_hotspots, static_hotspots
 
 LAMP = (330.0, 173.0)  # a light that looks like a shuttle, in every frame
@@ -35,11 +35,7 @@ def _rally(n: int = 120, lamp_score: float = 0.9, rest: int = 0):
 
 def _track(frames, static: StaticConfig):
     cfg = dataclasses.replace(PredictConfig(), static=static)
-    builder = TrackBuilder(cfg)
-    for i, (_, c) in enumerate(frames):
-        best = c[np.argmax(c[:, 2])]
-        builder.add(FramePrediction(i, True, True, best[0], best[1], best[2], c[:, :2], c[:, 2]))
-    return builder.finish(frame_height=720)
+    return track_candidates((c for _, c in frames), cfg)
 
 
 def test_the_hotspot_is_found_and_the_ball_is_not():
@@ -81,13 +77,13 @@ def test_the_radius_follows_the_frame_height():
 
     def lamp_frames(height: int) -> int:
         cfg = StaticConfig(enabled=True, radius_px=3.0)  # 3 px at 720, 6 px at 1440
-        builder = TrackBuilder(dataclasses.replace(PredictConfig(), static=cfg))
+        wobbling = []
         for i, (_, c) in enumerate(frames):
             c = c.copy()
             c[0, :2] += jitter[i]  # the lamp wobbles by up to 5 px
             c[1:, 2] = 0  # and it is alone: whatever of it survives is tracked
-            builder.add(FramePrediction(i, True, True, c[0, 0], c[0, 1], 0.9, c[:, :2], c[:, 2]))
-        track = builder.finish(frame_height=height)
+            wobbling.append(c)
+        track = track_candidates(wobbling, dataclasses.replace(PredictConfig(), static=cfg), height)
         return sum(
             bool(v) and np.hypot(*(xy - LAMP)) < 8
             for v, xy in zip(track.visible, track.xy, strict=True)
